@@ -1,0 +1,9 @@
+//! embedctl: Terraform-style plan/apply for Workato Embedded.
+//!
+//! The binary (`main.rs`) only parses flags and maps outcomes to exit codes; everything else lives
+//! here so that tests drive the same code. See ARCHITECTURE.md for the map of modules.
+
+pub mod cli;
+pub mod commands;
+pub mod package;
+pub mod spec;
