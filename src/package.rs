@@ -896,3 +896,592 @@ fn lower_hex(bytes: &[u8]) -> String {
     }
     hex
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PARTNER_APP: &str = r#"{
+  "name": "PartnerApp",
+  "provider": "partner_app",
+  "root_folder": false
+}
+"#;
+
+    const DROPBOX: &str = r#"{
+  "name": "Dropbox",
+  "provider": "dropbox",
+  "root_folder": false
+}
+"#;
+
+    const LIST_FILES: &str = r#"{
+  "name": "List files",
+  "version": 3,
+  "private": true,
+  "concurrency": 1,
+  "code": {
+    "number": 0,
+    "provider": "clock",
+    "name": "scheduled_event",
+    "as": "trigger",
+    "keyword": "trigger",
+    "input": { "time_unit": "hours", "trigger_every": "1" },
+    "block": []
+  },
+  "config": [
+    { "keyword": "application", "provider": "clock", "skip_validation": false, "account_id": null },
+    {
+      "keyword": "application",
+      "provider": "partner_app",
+      "skip_validation": false,
+      "account_id": {
+        "zip_name": "Files Sync/partner_app.connection.json",
+        "name": "PartnerApp",
+        "folder": "Files Sync"
+      }
+    },
+    {
+      "keyword": "application",
+      "provider": "dropbox",
+      "skip_validation": true,
+      "account_id": {
+        "zip_name": "Files Sync/dropbox.connection.json",
+        "name": "Dropbox",
+        "folder": "Files Sync"
+      }
+    }
+  ]
+}
+"#;
+
+    const GET_FILE: &str = r#"{
+  "name": "Get file",
+  "version": 1,
+  "private": true,
+  "concurrency": 1,
+  "code": {
+    "number": 0,
+    "provider": "workato_recipe_function",
+    "name": "execute",
+    "as": "trigger",
+    "keyword": "trigger",
+    "input": {},
+    "block": []
+  },
+  "config": [
+    {
+      "keyword": "application",
+      "provider": "workato_recipe_function",
+      "skip_validation": false,
+      "account_id": null
+    },
+    {
+      "keyword": "application",
+      "provider": "dropbox",
+      "skip_validation": true,
+      "account_id": {
+        "zip_name": "Files Sync/dropbox.connection.json",
+        "name": "Dropbox",
+        "folder": "Files Sync"
+      }
+    }
+  ]
+}
+"#;
+
+    /// A small package like the quick start's, plus a file that is kept but not parsed.
+    fn sample_files() -> Vec<PackageFile> {
+        [
+            ("Files Sync/partner_app.connection.json", PARTNER_APP),
+            ("Files Sync/dropbox.connection.json", DROPBOX),
+            ("Files Sync/list_files.recipe.json", LIST_FILES),
+            ("Files Sync/get_file.recipe.json", GET_FILE),
+            (
+                "Files Sync/file_types.lookup_table.json",
+                r#"{"name": "File types", "schema": "[]"}"#,
+            ),
+        ]
+        .into_iter()
+        .map(|(path, text)| (path.to_owned(), text.as_bytes().to_vec()))
+        .collect()
+    }
+
+    fn write_folder(root: &Path, files: &[PackageFile]) {
+        for (path, content) in files {
+            let full = root.join(path);
+            fs::create_dir_all(full.parent().unwrap()).unwrap();
+            fs::write(full, content).unwrap();
+        }
+    }
+
+    /// A zip encoded unlike `deterministic_zip` (stored, other timestamps, directory entries,
+    /// reverse order), to show that the digest depends on the files only.
+    fn foreign_zip(files: &[PackageFile]) -> Vec<u8> {
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Stored)
+            .last_modified_time(DateTime::from_date_and_time(2024, 5, 17, 9, 30, 12).unwrap())
+            .unix_permissions(0o600);
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        writer.add_directory("Files Sync/", options).unwrap();
+        for (path, content) in files.iter().rev() {
+            writer.start_file(path.as_str(), options).unwrap();
+            writer.write_all(content).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, content) in entries {
+            writer
+                .start_file(*name, SimpleFileOptions::default())
+                .unwrap();
+            writer.write_all(content).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    fn load_folder(files: &[PackageFile]) -> Result<Package, Vec<PackageProblem>> {
+        let dir = tempfile::tempdir().unwrap();
+        write_folder(dir.path(), files);
+        Package::load(dir.path())
+    }
+
+    fn load_zip_bytes(bytes: &[u8], limit: u64) -> Result<Package, Vec<PackageProblem>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("package.zip");
+        fs::write(&path, bytes).unwrap();
+        load_with_limit(&path, limit)
+    }
+
+    fn only_problem(result: Result<Package, Vec<PackageProblem>>) -> PackageProblem {
+        let mut problems = result.expect_err("the package should have been refused");
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        problems.remove(0)
+    }
+
+    #[test]
+    fn same_folder_twice_gives_same_digest_and_identical_zip() {
+        let files = sample_files();
+        let first = load_folder(&files).unwrap();
+        // Written in the opposite order, later: other inode order and mtimes, same content.
+        let mut reversed = files.clone();
+        reversed.reverse();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let second = load_folder(&reversed).unwrap();
+
+        assert_eq!(first.digest, second.digest);
+        assert_eq!(first.zip_bytes, second.zip_bytes);
+        assert_eq!(first.digest.as_str().len(), 64);
+        assert_eq!(first.digest.short(), &first.digest.as_str()[..12]);
+        assert_eq!(first.digest.to_string(), first.digest.as_str());
+    }
+
+    #[test]
+    fn digest_follows_the_documented_line_format() {
+        let files = vec![
+            ("b.txt".to_owned(), b"two".to_vec()),
+            ("a.txt".to_owned(), b"one".to_vec()),
+        ];
+        let hex = |bytes: &[u8]| lower_hex(&Sha256::digest(bytes));
+        let lines = format!("a.txt\0{}\nb.txt\0{}\n", hex(b"one"), hex(b"two"));
+        assert_eq!(digest_of_files(&files).as_str(), hex(lines.as_bytes()));
+        // Pinned, so that a change of the format (which would re-import every customer's
+        // packages) cannot go unnoticed.
+        assert_eq!(
+            hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn one_changed_byte_changes_the_digest() {
+        let files = sample_files();
+        let mut changed = files.clone();
+        let content = &mut changed[0].1;
+        let position = content.iter().position(|byte| *byte == b'P').unwrap();
+        content[position] = b'Q';
+        assert_ne!(digest_of_files(&files), digest_of_files(&changed));
+
+        let mut renamed = files.clone();
+        renamed[4].0 = "Files Sync/file_types2.lookup_table.json".to_owned();
+        assert_ne!(digest_of_files(&files), digest_of_files(&renamed));
+    }
+
+    #[test]
+    fn folder_and_zip_of_the_same_files_have_the_same_digest() {
+        let files = sample_files();
+        let folder = load_folder(&files).unwrap();
+        let zip_bytes = foreign_zip(&files);
+        let zipped = load_zip_bytes(&zip_bytes, MAX_PACKAGE_BYTES).unwrap();
+
+        assert_eq!(folder.digest, zipped.digest);
+        assert_ne!(folder.zip_bytes, zipped.zip_bytes);
+        // A zip package is uploaded exactly as the user gave it.
+        assert_eq!(zipped.zip_bytes, zip_bytes);
+        assert_eq!(folder.recipes, zipped.recipes);
+        assert_eq!(folder.connections, zipped.connections);
+    }
+
+    #[test]
+    fn deterministic_zip_has_fixed_metadata_and_round_trips() {
+        let files = sample_files();
+        let bytes = deterministic_zip(&files).unwrap();
+        let mut archive = ZipArchive::new(Cursor::new(bytes)).unwrap();
+        let mut names = Vec::new();
+        for index in 0..archive.len() {
+            let mut entry = archive.by_index(index).unwrap();
+            assert_eq!(entry.last_modified(), Some(DateTime::DEFAULT));
+            assert_eq!(entry.unix_mode().map(|mode| mode & 0o777), Some(0o644));
+            assert_eq!(entry.compression(), CompressionMethod::Deflated);
+            assert!(entry.extra_data().unwrap_or_default().is_empty());
+            let name = entry.name().unwrap().into_owned();
+            let mut content = Vec::new();
+            entry.read_to_end(&mut content).unwrap();
+            let original = files.iter().find(|(path, _)| *path == name).unwrap();
+            assert_eq!(original.1, content);
+            names.push(name);
+        }
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        assert_eq!(names.len(), files.len());
+    }
+
+    #[test]
+    fn deterministic_zip_refuses_unsafe_and_duplicate_paths() {
+        let unsafe_path = vec![("../evil".to_owned(), b"x".to_vec())];
+        assert!(matches!(
+            deterministic_zip(&unsafe_path),
+            Err(PackageProblem::UnsafeEntry { entry }) if entry == "../evil"
+        ));
+        let twice = vec![
+            ("a.json".to_owned(), b"1".to_vec()),
+            ("a.json".to_owned(), b"2".to_vec()),
+        ];
+        assert!(matches!(
+            deterministic_zip(&twice),
+            Err(PackageProblem::DuplicateName { kind: "file", .. })
+        ));
+    }
+
+    #[test]
+    fn zip_entries_that_escape_are_refused() {
+        for name in ["../evil", "/etc/passwd", "Files Sync\\evil.json", "a/./b", "C:/x"] {
+            let bytes = zip_of(&[
+                ("Files Sync/dropbox.connection.json", DROPBOX.as_bytes()),
+                (name, b"{}"),
+            ]);
+            let problem = only_problem(load_zip_bytes(&bytes, MAX_PACKAGE_BYTES));
+            assert!(
+                matches!(&problem, PackageProblem::UnsafeEntry { entry } if entry == name),
+                "{name}: {problem:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn syntax_error_points_at_the_offending_character() {
+        let text = "{\n  \"name\": \"PartnerApp\",\n  \"provider\" \"partner_app\"\n}\n";
+        let mut files = sample_files();
+        files[0].1 = text.as_bytes().to_vec();
+        let problem = only_problem(load_folder(&files));
+        let (file, source, line, column) = problem.source_text().unwrap();
+        assert_eq!(file, "Files Sync/partner_app.connection.json");
+        assert_eq!(source, text);
+        // Line 3 is `  "provider" "partner_app"`; column 14 is the `"` where `:` belongs.
+        assert_eq!((line, column), (3, 14));
+        let line_text = source.lines().nth(line - 1).unwrap();
+        assert_eq!(&line_text[column - 1..column], "\"");
+        assert_eq!(
+            problem.to_string(),
+            "`Files Sync/partner_app.connection.json` line 3, column 14: expected `:`; \
+             fix the file or export the package from Workato again"
+        );
+    }
+
+    #[test]
+    fn missing_fields_and_truncated_files_are_malformed() {
+        let mut files = sample_files();
+        files[0].1 = b"{\"name\": \"PartnerApp\"}".to_vec();
+        files[2].1 = b"{\n  \"name\": \"List files\",\n".to_vec();
+        let problems = load_folder(&files).unwrap_err();
+        let mut found: Vec<(String, usize, usize, String)> = problems
+            .iter()
+            .map(|problem| match problem {
+                PackageProblem::Malformed {
+                    file,
+                    line,
+                    column,
+                    message,
+                    ..
+                } => (file.clone(), *line, *column, message.clone()),
+                other => panic!("unexpected problem {other:?}"),
+            })
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "Files Sync/list_files.recipe.json".to_owned(),
+                    // serde_json says line 3 column 0; the caret goes past the end of line 2.
+                    2,
+                    24,
+                    "EOF while parsing an object".to_owned()
+                ),
+                (
+                    "Files Sync/partner_app.connection.json".to_owned(),
+                    1,
+                    22,
+                    "missing field `provider`".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn config_entry_without_provider_is_malformed() {
+        let mut files = sample_files();
+        let text = GET_FILE.replace("\"provider\": \"dropbox\",", "");
+        files[3].1 = text.into_bytes();
+        let problem = only_problem(load_folder(&files));
+        assert!(
+            matches!(&problem, PackageProblem::Malformed { message, .. } if message == "missing field `provider`"),
+            "{problem:?}"
+        );
+    }
+
+    #[test]
+    fn recipe_functions_are_detected_by_their_trigger() {
+        let package = load_folder(&sample_files()).unwrap();
+        let names: Vec<&str> = package.recipes.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["Get file", "List files"]);
+        assert!(package.recipe("Get file").unwrap().is_recipe_function);
+        assert!(!package.recipe("List files").unwrap().is_recipe_function);
+        assert!(package.recipe("Nope").is_none());
+    }
+
+    #[test]
+    fn connections_required_by_leaves_out_skip_validation() {
+        let package = load_folder(&sample_files()).unwrap();
+        let names = |recipe: &str| -> Vec<&str> {
+            package
+                .connections_required_by(package.recipe(recipe).unwrap())
+                .iter()
+                .map(|connection| connection.name.as_str())
+                .collect()
+        };
+        // Dropbox is `skip_validation: true` (runtime-user connection) in both recipes.
+        assert_eq!(names("List files"), ["PartnerApp"]);
+        assert!(names("Get file").is_empty());
+        assert_eq!(
+            package.connection("Dropbox").unwrap().path,
+            "Files Sync/dropbox.connection.json"
+        );
+    }
+
+    #[test]
+    fn references_resolve_by_zip_name_before_name() {
+        let package = load_folder(&sample_files()).unwrap();
+        let by_path = ConnectionReference {
+            name: "Renamed in the recipe".to_owned(),
+            zip_name: Some("Files Sync/dropbox.connection.json".to_owned()),
+        };
+        assert_eq!(package.resolve_connection(&by_path).unwrap().name, "Dropbox");
+        let by_name = ConnectionReference {
+            name: "PartnerApp".to_owned(),
+            zip_name: Some("Elsewhere/partner_app.connection.json".to_owned()),
+        };
+        assert_eq!(
+            package.resolve_connection(&by_name).unwrap().provider,
+            "partner_app"
+        );
+    }
+
+    #[test]
+    fn inflating_past_the_limit_is_too_large_even_when_declared_small() {
+        let big = vec![0u8; 10_000];
+        let mut bytes = zip_of(&[("Files Sync/big.bin", big.as_slice())]);
+        // Rewrite the declared uncompressed size (local header and central directory) to 10.
+        let local = bytes.windows(4).position(|w| w == b"PK\x03\x04").unwrap();
+        bytes[local + 22..local + 26].copy_from_slice(&10u32.to_le_bytes());
+        let central = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        bytes[central + 24..central + 28].copy_from_slice(&10u32.to_le_bytes());
+        {
+            let archive = ZipArchive::new(Cursor::new(bytes.as_slice())).unwrap();
+            assert_eq!(archive.by_index_data(0).unwrap().size(), 10);
+        }
+        let problem = only_problem(load_zip_bytes(&bytes, 1_000));
+        assert!(
+            matches!(problem, PackageProblem::TooLarge { limit: 1_000, .. }),
+            "{problem:?}"
+        );
+    }
+
+    #[test]
+    fn declared_sizes_past_the_limit_are_too_large_before_inflating() {
+        let bytes = zip_of(&[
+            ("a.recipe.json", &[b' '; 600][..]),
+            ("b.recipe.json", &[b' '; 600][..]),
+        ]);
+        let problem = only_problem(load_zip_bytes(&bytes, 1_000));
+        assert!(matches!(problem, PackageProblem::TooLarge { .. }), "{problem:?}");
+        assert_eq!(
+            problem.to_string().split(';').next().unwrap(),
+            format!(
+                "package `{}` is larger than 1000 bytes uncompressed",
+                match &problem {
+                    PackageProblem::TooLarge { path, .. } => path.display().to_string(),
+                    _ => unreachable!(),
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn folders_past_the_limit_are_too_large() {
+        let dir = tempfile::tempdir().unwrap();
+        write_folder(dir.path(), &sample_files());
+        let problem = only_problem(load_with_limit(dir.path(), 100));
+        assert!(matches!(problem, PackageProblem::TooLarge { limit: 100, .. }));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_zip_is_refused() {
+        let problem = only_problem(load_zip_bytes(b"name: not a zip\n", MAX_PACKAGE_BYTES));
+        assert!(matches!(problem, PackageProblem::NotZip { .. }), "{problem:?}");
+    }
+
+    #[test]
+    fn a_missing_path_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let problem = only_problem(Package::load(&dir.path().join("nope")));
+        assert!(matches!(problem, PackageProblem::NotFound { .. }));
+    }
+
+    #[test]
+    fn a_package_without_assets_is_empty() {
+        let files = vec![("notes/readme.txt".to_owned(), b"hello".to_vec())];
+        let problem = only_problem(load_folder(&files));
+        assert!(matches!(problem, PackageProblem::Empty { .. }));
+    }
+
+    #[test]
+    fn dotfiles_are_skipped_in_folders() {
+        let files = sample_files();
+        let dir = tempfile::tempdir().unwrap();
+        write_folder(dir.path(), &files);
+        fs::write(dir.path().join(".DS_Store"), b"junk").unwrap();
+        fs::create_dir_all(dir.path().join(".git/objects")).unwrap();
+        fs::write(dir.path().join(".git/objects/x.recipe.json"), b"not json").unwrap();
+        let package = Package::load(dir.path()).unwrap();
+        assert_eq!(package.digest, digest_of_files(&files));
+    }
+
+    #[test]
+    fn hidden_zip_entries_are_digested_but_not_parsed() {
+        let mut files = sample_files();
+        files.push((
+            "__MACOSX/Files Sync/._list_files.recipe.json".to_owned(),
+            vec![0, 5, 22, 7],
+        ));
+        let bytes = foreign_zip(&files);
+        let package = load_zip_bytes(&bytes, MAX_PACKAGE_BYTES).unwrap();
+        assert_eq!(package.digest, digest_of_files(&files));
+        assert_eq!(package.recipes.len(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_inside_a_folder_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        write_folder(dir.path(), &sample_files());
+        std::os::unix::fs::symlink("/etc/hostname", dir.path().join("Files Sync/x.json")).unwrap();
+        let problem = only_problem(Package::load(dir.path()));
+        assert!(
+            matches!(&problem, PackageProblem::Io { message, .. } if message.contains("symbolic link")),
+            "{problem:?}"
+        );
+    }
+
+    #[test]
+    fn non_utf8_assets_are_reported() {
+        let mut files = sample_files();
+        files[1].1 = vec![b'{', 0xff, b'}'];
+        let problem = only_problem(load_folder(&files));
+        assert!(
+            matches!(&problem, PackageProblem::NotUtf8 { file } if file == "Files Sync/dropbox.connection.json")
+        );
+    }
+
+    #[test]
+    fn duplicate_names_and_unknown_connections_are_all_reported() {
+        let mut files = sample_files();
+        files.push((
+            "Other/list_files.recipe.json".to_owned(),
+            LIST_FILES.as_bytes().to_vec(),
+        ));
+        files.push((
+            "Other/dropbox.connection.json".to_owned(),
+            DROPBOX.as_bytes().to_vec(),
+        ));
+        // The recipe names a connection by a path and a name that are both absent.
+        files[3].1 = GET_FILE
+            .replace("Files Sync/dropbox.connection.json", "Gone/box.connection.json")
+            .replace("\"name\": \"Dropbox\"", "\"name\": \"Box\"")
+            .into_bytes();
+        let messages: Vec<String> = load_folder(&files)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "two recipes are named `List files` (`Files Sync/list_files.recipe.json` and \
+                 `Other/list_files.recipe.json`); rename one in Workato and export the package again",
+                "two connections are named `Dropbox` (`Files Sync/dropbox.connection.json` and \
+                 `Other/dropbox.connection.json`); rename one in Workato and export the package again",
+                "recipe `Get file` uses connection `Box`, which is not in the package; add the \
+                 connection to the manifest in Workato and export the package again",
+            ]
+        );
+    }
+
+    #[test]
+    fn example_packages_load() {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        for (folder, recipes, functions) in [
+            ("quickstart/packages/files-sync", 2, ["Get file"]),
+            ("multi-manifest/packages/files-sync", 2, ["Get file"]),
+            ("multi-manifest/packages/crm-sync", 2, ["Lookup contact"]),
+        ] {
+            let package = Package::load(&examples.join(folder))
+                .unwrap_or_else(|problems| panic!("{folder}: {problems:#?}"));
+            assert_eq!(package.recipes.len(), recipes, "{folder}");
+            let found: Vec<&str> = package
+                .recipes
+                .iter()
+                .filter(|recipe| recipe.is_recipe_function)
+                .map(|recipe| recipe.name.as_str())
+                .collect();
+            assert_eq!(found, functions, "{folder}");
+        }
+        let quickstart = Package::load(&examples.join("quickstart/packages/files-sync")).unwrap();
+        let copy = Package::load(&examples.join("multi-manifest/packages/files-sync")).unwrap();
+        assert_eq!(quickstart.digest, copy.digest);
+        let crm = Package::load(&examples.join("multi-manifest/packages/crm-sync")).unwrap();
+        let required: Vec<&str> = crm
+            .connections_required_by(crm.recipe("Sync contacts").unwrap())
+            .iter()
+            .map(|connection| connection.name.as_str())
+            .collect();
+        assert_eq!(required, ["CRM", "PartnerApp"]);
+        assert!(
+            crm.connections_required_by(crm.recipe("Lookup contact").unwrap())
+                .is_empty()
+        );
+    }
+}
