@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 /// their default connections, and which end users connect their own accounts.
 #[derive(Debug, Parser)]
 #[command(name = "embedctl", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 success, 1 error (bad input, or a failure talking to Workato).")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 error (bad input, or a failure talking to Workato)."
+)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
@@ -30,7 +32,12 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     /// The desired-state file.
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = "embedctl.yaml")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        default_value = "embedctl.yaml"
+    )]
     pub file: PathBuf,
 }
 

@@ -30,7 +30,11 @@ pub fn run(args: &ValidateArgs) -> ExitStatus {
                     plural(diagnostics.warning_count(), "warning", "warnings")
                 ));
             }
-            let _ = writeln!(stderr, "error: `{}` is not valid: {counts}", args.file.display());
+            let _ = writeln!(
+                stderr,
+                "error: `{}` is not valid: {counts}",
+                args.file.display()
+            );
             ExitStatus::Failure
         }
     }

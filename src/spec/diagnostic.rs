@@ -5,7 +5,7 @@
 //! theme is used off a terminal, with `NO_COLOR`, and in snapshot tests.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use miette::{
     Diagnostic as MietteDiagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan,
@@ -19,6 +19,9 @@ use super::Spanned;
 pub struct SourceFile {
     name: String,
     text: Arc<String>,
+    /// Byte offsets of line starts, computed once on first use: a file with thousands of
+    /// problems must not be rescanned for each one.
+    line_starts: Arc<OnceLock<Vec<usize>>>,
 }
 
 impl SourceFile {
@@ -27,7 +30,25 @@ impl SourceFile {
         Self {
             name: name.into(),
             text: Arc::new(text.into()),
+            line_starts: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// The 1-based line and column (in characters) of a byte offset.
+    pub fn line_column(&self, offset: usize) -> (usize, usize) {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(index, _)| index + 1))
+                .collect()
+        });
+        let offset = offset.min(self.text.len());
+        let line = starts.partition_point(|&start| start <= offset).max(1);
+        let start = starts[line - 1];
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |prefix| prefix.chars().count());
+        (line, column + 1)
     }
 
     /// The file name shown in diagnostics.
@@ -96,18 +117,8 @@ impl SourceFile {
         self.text.len()
     }
 
-    /// The 1-based line of a byte offset.
-    pub fn line_of(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
-    }
-
-    fn named_source(&self) -> NamedSource<String> {
-        NamedSource::new(self.name.clone(), self.text.as_str().to_owned())
+    fn named_source(&self) -> NamedSource<Arc<String>> {
+        NamedSource::new(self.name.clone(), Arc::clone(&self.text))
     }
 }
 
@@ -125,7 +136,8 @@ pub enum Severity {
 pub struct Diagnostic {
     severity: Severity,
     message: String,
-    location: Option<(SourceFile, SourceSpan, String)>,
+    /// Boxed so that `Result<_, Diagnostic>` stays small on the happy path.
+    location: Option<Box<(SourceFile, SourceSpan, String)>>,
     help: Option<String>,
 }
 
@@ -140,7 +152,7 @@ impl Diagnostic {
         Self {
             severity: Severity::Error,
             message: message.into(),
-            location: Some((source.clone(), span, label.into())),
+            location: Some(Box::new((source.clone(), span, label.into()))),
             help: None,
         }
     }
@@ -187,15 +199,9 @@ impl Diagnostic {
 
     /// `FILE:LINE:COL` of the caret, when the diagnostic has a place.
     pub fn position(&self) -> Option<String> {
-        let (source, span, _) = self.location.as_ref()?;
-        let contents = source.named_source();
-        let read = contents.read_span(span, 0, 0).ok()?;
-        Some(format!(
-            "{}:{}:{}",
-            source.name(),
-            read.line() + 1,
-            read.column() + 1
-        ))
+        let (source, span, _) = self.location.as_deref()?;
+        let (line, column) = source.line_column(span.offset());
+        Some(format!("{}:{line}:{column}", source.name()))
     }
 }
 
@@ -211,7 +217,7 @@ impl std::error::Error for Diagnostic {}
 /// `Diagnostic` builds on demand so that it stays cheap to clone and compare.
 struct Rendered<'a> {
     diagnostic: &'a Diagnostic,
-    source: Option<NamedSource<String>>,
+    source: Option<NamedSource<Arc<String>>>,
 }
 
 impl fmt::Debug for Rendered<'_> {
@@ -248,11 +254,11 @@ impl MietteDiagnostic for Rendered<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let (_, span, label) = self.diagnostic.location.as_ref()?;
+        let (_, span, label) = self.diagnostic.location.as_deref()?;
         let label = (!label.is_empty()).then(|| label.clone());
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
-            label, *span,
-        ))))
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(label, *span),
+        )))
     }
 }
 
@@ -307,6 +313,8 @@ impl Diagnostics {
     }
 
     /// Renders every diagnostic for a terminal (`color`) or for a log file, one after another.
+    /// The first `FULLY_RENDERED` get a snippet with a caret; the rest one line each, so that a
+    /// generated file with thousands of the same mistake stays readable (and fast to report).
     pub fn render(&self, color: bool) -> String {
         let theme = if color {
             GraphicalTheme::unicode()
@@ -316,13 +324,16 @@ impl Diagnostics {
         let handler = GraphicalReportHandler::new_themed(theme)
             .with_width(100)
             .with_links(false);
+        // Errors first: with many problems, the ones that stop the run matter most.
+        let mut ordered: Vec<&Diagnostic> = self.items.iter().collect();
+        ordered.sort_by_key(|diagnostic| diagnostic.severity == Severity::Warning);
         let mut out = String::new();
-        for diagnostic in &self.items {
+        for diagnostic in ordered.iter().take(FULLY_RENDERED) {
             let rendered = Rendered {
                 diagnostic,
                 source: diagnostic
                     .location
-                    .as_ref()
+                    .as_deref()
                     .map(|(source, _, _)| source.named_source()),
             };
             if handler.render_report(&mut out, &rendered).is_err() {
@@ -332,6 +343,25 @@ impl Diagnostics {
                 out.push('\n');
             }
         }
+        let rest = self.items.len().saturating_sub(FULLY_RENDERED);
+        if rest > 0 {
+            out.push_str(&format!("\n{rest} more, in short form:\n"));
+            for diagnostic in ordered.iter().skip(FULLY_RENDERED) {
+                let severity = match diagnostic.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                };
+                match diagnostic.position() {
+                    Some(position) => {
+                        out.push_str(&format!("{severity}: {position}: {}\n", diagnostic.message))
+                    }
+                    None => out.push_str(&format!("{severity}: {}\n", diagnostic.message)),
+                }
+            }
+        }
         out
     }
 }
+
+/// How many diagnostics are drawn with a snippet before the rest are listed one per line.
+const FULLY_RENDERED: usize = 20;

@@ -75,11 +75,10 @@ pub fn plural(count: usize, one: &str, many: &str) -> String {
     }
 }
 
+/// The folder of `path`; empty (not `.`) for a bare file name, so that joined paths read as the
+/// user would write them (`packages/x`, not `./packages/x`).
 fn base_dir_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    }
+    path.parent().unwrap_or(Path::new(""))
 }
 
 /// Reads and checks the desired-state file at `path`. Reads the packages it names; touches no
@@ -136,7 +135,8 @@ fn read_source(path: &Path, name: &str) -> Result<SourceFile, Diagnostic> {
             io_reason(&error)
         ));
         if error.kind() == std::io::ErrorKind::NotFound {
-            diagnostic.with_help("pass the desired-state file with `-f FILE` (default `./embedctl.yaml`)")
+            diagnostic
+                .with_help("pass the desired-state file with `-f FILE` (default `./embedctl.yaml`)")
         } else {
             diagnostic
         }

@@ -15,7 +15,10 @@ use crate::package::{Package, PackageProblem};
 const MAX_EXTERNAL_ID_CHARS: usize = 255;
 
 /// The byte ranges of literal secrets in the file, to be masked in every diagnostic snippet.
-pub(super) fn literal_secret_ranges(file: &DesiredFile, source: &SourceFile) -> Vec<(usize, usize)> {
+pub(super) fn literal_secret_ranges(
+    file: &DesiredFile,
+    source: &SourceFile,
+) -> Vec<(usize, usize)> {
     fn collect(
         map: &KeyedMap<Spanned<SecretSource>>,
         source: &SourceFile,
@@ -78,16 +81,27 @@ fn package_diagnostic(
     path: &Path,
     source: &SourceFile,
 ) -> Diagnostic {
-    if let Some((inner, text, line, column)) = problem.source_text() {
-        let package_file = SourceFile::new(path.join(inner).display().to_string(), text);
-        let offset = package_file.offset_of(line, column);
+    if let PackageProblem::Malformed {
+        file: inner,
+        text,
+        line,
+        column,
+        message,
+    } = problem
+    {
+        let package_file = SourceFile::new(path.join(inner).display().to_string(), text.clone());
+        // serde_json counts columns in bytes.
+        let line_start = package_file.offset_of(*line, 1);
+        let offset = (line_start + column.saturating_sub(1)).min(text.len());
         return Diagnostic::error(
             &package_file,
             (offset, 0).into(),
             format!("malformed package file `{inner}`"),
-            problem.to_string(),
+            message.clone(),
         )
-        .with_help("fix or re-export the package; embedctl reads *.recipe.json and *.connection.json");
+        .with_help(
+            "fix or re-export the package; embedctl reads *.recipe.json and *.connection.json",
+        );
     }
     let help = match problem {
         PackageProblem::NotFound { .. } => {
@@ -136,8 +150,10 @@ impl Checker<'_> {
         Diagnostic::error(self.source, self.source.span_of(at), message, label)
     }
 
+    /// The 1-based line of a located value, straight from the YAML reader (no scan of the text,
+    /// which would make checks over 100,000 end users quadratic).
     fn line_of<T>(&self, at: &Spanned<T>) -> usize {
-        self.source.line_of(self.source.span_of(at).offset())
+        at.referenced.line() as usize
     }
 
     fn version(&self, diagnostics: &mut Diagnostics) {
@@ -160,25 +176,35 @@ impl Checker<'_> {
         };
         if let (Some(_), Some(base_url)) = (&workato.value.region, &workato.value.base_url) {
             diagnostics.push(
-                self.error(base_url, "both `region` and `base_url` are set", "second way to say where")
-                    .with_help("keep one: `region` for Workato's data centers, `base_url` for anything else"),
+                self.error(
+                    base_url,
+                    "both `region` and `base_url` are set",
+                    "second way to say where",
+                )
+                .with_help(
+                    "keep one: `region` for Workato's data centers, `base_url` for anything else",
+                ),
             );
         }
-        if let Some(base_url) = &workato.value.base_url {
-            if let Err(reason) = check_base_url(&base_url.value) {
-                diagnostics.push(
-                    self.error(base_url, format!("invalid `base_url`: {reason}"), "this URL")
-                        .with_help("use `https://…/api`, e.g. `https://www.workato.com/api`"),
-                );
-            }
+        if let Some(base_url) = &workato.value.base_url
+            && let Err(reason) = check_base_url(&base_url.value)
+        {
+            diagnostics.push(
+                self.error(
+                    base_url,
+                    format!("invalid `base_url`: {reason}"),
+                    "this URL",
+                )
+                .with_help("use `https://…/api`, e.g. `https://www.workato.com/api`"),
+            );
         }
-        if let Some(vendor_id) = &workato.value.vendor_id {
-            if vendor_id.value.trim().is_empty() {
-                diagnostics.push(
-                    self.error(vendor_id, "`vendor_id` is empty", "empty")
-                        .with_help("remove it, or give the Embedded vendor id from Workato"),
-                );
-            }
+        if let Some(vendor_id) = &workato.value.vendor_id
+            && vendor_id.value.trim().is_empty()
+        {
+            diagnostics.push(
+                self.error(vendor_id, "`vendor_id` is empty", "empty")
+                    .with_help("remove it, or give the Embedded vendor id from Workato"),
+            );
         }
     }
 
@@ -192,7 +218,9 @@ impl Checker<'_> {
         if manifest.folder.value.trim().is_empty() {
             diagnostics.push(
                 self.error(&manifest.folder, "`folder` is empty", "empty")
-                    .with_help("name the project in the customer workspace that receives the package"),
+                    .with_help(
+                        "name the project in the customer workspace that receives the package",
+                    ),
             );
         }
         let package = self.packages.get(&key.value);
@@ -201,14 +229,25 @@ impl Checker<'_> {
             for recipe in &recipes.value {
                 if package.recipe(&recipe.value).is_none() {
                     diagnostics.push(
-                        self.error(recipe, format!("recipe `{}` is not in the package", recipe.value), "unknown recipe")
-                            .with_help(format!("the package has: {}", list(package.recipes.iter().map(|r| r.name.as_str())))),
+                        self.error(
+                            recipe,
+                            format!("recipe `{}` is not in the package", recipe.value),
+                            "unknown recipe",
+                        )
+                        .with_help(format!(
+                            "the package has: {}",
+                            list(package.recipes.iter().map(|r| r.name.as_str()))
+                        )),
                     );
                 }
                 if let Some(first) = seen.insert(recipe.value.as_str(), self.line_of(recipe)) {
                     diagnostics.push(
-                        self.error(recipe, format!("recipe `{}` is listed twice", recipe.value), &format!("also on line {first}"))
-                            .with_help("list each required recipe once"),
+                        self.error(
+                            recipe,
+                            format!("recipe `{}` is listed twice", recipe.value),
+                            &format!("also on line {first}"),
+                        )
+                        .with_help("list each required recipe once"),
                     );
                 }
             }
@@ -225,7 +264,10 @@ impl Checker<'_> {
                 diagnostics.push(
                     self.error(
                         &connection.name,
-                        format!("two connections of manifest `{}` are named `{}`", key.value, connection.name.value),
+                        format!(
+                            "two connections of manifest `{}` are named `{}`",
+                            key.value, connection.name.value
+                        ),
                         &format!("also on line {}", self.line_of(first)),
                     )
                     .with_help("each connection key manages a different connection of the package"),
@@ -247,10 +289,16 @@ impl Checker<'_> {
                 None => diagnostics.push(
                     self.error(
                         &connection.name,
-                        format!("connection `{}` is not in the package `{}`", connection.name.value, manifest.package.value),
+                        format!(
+                            "connection `{}` is not in the package `{}`",
+                            connection.name.value, manifest.package.value
+                        ),
                         "unknown connection",
                     )
-                    .with_help(format!("the package has: {}", list(package.connections.iter().map(|c| c.name.as_str())))),
+                    .with_help(format!(
+                        "the package has: {}",
+                        list(package.connections.iter().map(|c| c.name.as_str()))
+                    )),
                 ),
                 Some(found) if found.provider != connection.provider.value => diagnostics.push(
                     self.error(
@@ -296,13 +344,14 @@ impl Checker<'_> {
                 );
             }
         } else {
-            if let (Some(parent), false) = (&connection.parent, connection.recipe_functions.is_empty()) {
-                if parent.value == Parent::Default {
-                    diagnostics.push(
+            if let (Some(parent), false) =
+                (&connection.parent, connection.recipe_functions.is_empty())
+                && parent.value == Parent::Default
+            {
+                diagnostics.push(
                         self.error(parent, "`parent: default` cannot be used with `recipe_functions`", "parent connection trap")
                             .with_help("Workato does not support parent connections for recipe functions with runtime user connections on; use `parent: none` so each user gets a dedicated connection per function"),
                     );
-                }
             }
             if let Some((field, _)) = connection.credentials.iter().next() {
                 diagnostics.push(
@@ -322,7 +371,11 @@ impl Checker<'_> {
 
     /// Checks one `credentials:` mapping: every value `{ env }` / `{ file }`, and `oauth_token_pair`
     /// the only nested one.
-    fn credentials(&self, credentials: &KeyedMap<Spanned<SecretSource>>, diagnostics: &mut Diagnostics) {
+    fn credentials(
+        &self,
+        credentials: &KeyedMap<Spanned<SecretSource>>,
+        diagnostics: &mut Diagnostics,
+    ) {
         for (field, value) in credentials.iter() {
             if field.value == "oauth_token_pair" {
                 match &value.value {
@@ -354,7 +407,12 @@ impl Checker<'_> {
         }
     }
 
-    fn secret_leaf(&self, field: &Spanned<String>, value: &Spanned<SecretSource>, diagnostics: &mut Diagnostics) {
+    fn secret_leaf(
+        &self,
+        field: &Spanned<String>,
+        value: &Spanned<SecretSource>,
+        diagnostics: &mut Diagnostics,
+    ) {
         match &value.value {
             SecretSource::Env(name) => {
                 if !is_env_name(&name.value) {
@@ -403,13 +461,23 @@ impl Checker<'_> {
                 );
             } else if length > MAX_EXTERNAL_ID_CHARS {
                 diagnostics.push(
-                    self.error(external_id, format!("`external_id` is {length} characters long"), "longer than 255 characters")
-                        .with_help("Workato accepts external ids of up to 255 characters"),
+                    self.error(
+                        external_id,
+                        format!("`external_id` is {length} characters long"),
+                        "longer than 255 characters",
+                    )
+                    .with_help("Workato accepts external ids of up to 255 characters"),
                 );
-            } else if let Some(first) = external_ids.insert(external_id.value.as_str(), self.line_of(external_id)) {
+            } else if let Some(first) =
+                external_ids.insert(external_id.value.as_str(), self.line_of(external_id))
+            {
                 diagnostics.push(
-                    self.error(external_id, format!("duplicate customer external_id `{}`", external_id.value), &format!("already used on line {first}"))
-                        .with_help("each customer needs its own `external_id`; merge the two entries"),
+                    self.error(
+                        external_id,
+                        format!("duplicate customer external_id `{}`", external_id.value),
+                        &format!("already used on line {first}"),
+                    )
+                    .with_help("each customer needs its own `external_id`; merge the two entries"),
                 );
             }
             if customer.name.value.trim().is_empty() {
@@ -420,8 +488,12 @@ impl Checker<'_> {
             }
             if let Err(reason) = check_email(&customer.notification_email.value) {
                 diagnostics.push(
-                    self.error(&customer.notification_email, format!("invalid `notification_email`: {reason}"), "not an email address")
-                        .with_help("write one address like `it@acme.example`"),
+                    self.error(
+                        &customer.notification_email,
+                        format!("invalid `notification_email`: {reason}"),
+                        "not an email address",
+                    )
+                    .with_help("write one address like `it@acme.example`"),
                 );
             }
             self.customer_manifests(customer, diagnostics);
@@ -436,15 +508,26 @@ impl Checker<'_> {
         for reference in &customer.manifests {
             if let Some(first) = seen.insert(reference.value.as_str(), self.line_of(reference)) {
                 diagnostics.push(
-                    self.error(reference, format!("manifest `{}` is listed twice", reference.value), &format!("also on line {first}"))
-                        .with_help("list each manifest once per customer"),
+                    self.error(
+                        reference,
+                        format!("manifest `{}` is listed twice", reference.value),
+                        &format!("also on line {first}"),
+                    )
+                    .with_help("list each manifest once per customer"),
                 );
                 continue;
             }
             match self.file.manifests.get(&reference.value) {
                 None => diagnostics.push(
-                    self.error(reference, format!("unknown manifest `{}`", reference.value), "not under `manifests:`")
-                        .with_help(known("manifests", self.file.manifests.keys().map(|k| k.value.as_str()))),
+                    self.error(
+                        reference,
+                        format!("unknown manifest `{}`", reference.value),
+                        "not under `manifests:`",
+                    )
+                    .with_help(known(
+                        "manifests",
+                        self.file.manifests.keys().map(|k| k.value.as_str()),
+                    )),
                 ),
                 Some(manifest) => {
                     if let Some(other) = folders.insert(manifest.folder.value.as_str(), reference) {
@@ -476,15 +559,29 @@ impl Checker<'_> {
             };
             let Some(manifest) = self.file.manifests.get(manifest_key) else {
                 diagnostics.push(
-                    self.error(reference, format!("unknown manifest `{manifest_key}` in `{}`", reference.value), "unknown manifest")
-                        .with_help(known("manifests", self.file.manifests.keys().map(|k| k.value.as_str()))),
+                    self.error(
+                        reference,
+                        format!("unknown manifest `{manifest_key}` in `{}`", reference.value),
+                        "unknown manifest",
+                    )
+                    .with_help(known(
+                        "manifests",
+                        self.file.manifests.keys().map(|k| k.value.as_str()),
+                    )),
                 );
                 continue;
             };
             let Some(connection) = manifest.connections.get(connection_key) else {
                 diagnostics.push(
-                    self.error(reference, format!("manifest `{manifest_key}` has no connection `{connection_key}`"), "unknown connection")
-                        .with_help(known("connections", manifest.connections.keys().map(|k| k.value.as_str()))),
+                    self.error(
+                        reference,
+                        format!("manifest `{manifest_key}` has no connection `{connection_key}`"),
+                        "unknown connection",
+                    )
+                    .with_help(known(
+                        "connections",
+                        manifest.connections.keys().map(|k| k.value.as_str()),
+                    )),
                 );
                 continue;
             };
@@ -515,22 +612,33 @@ impl Checker<'_> {
                 );
             } else if id.value.chars().count() > MAX_EXTERNAL_ID_CHARS {
                 diagnostics.push(
-                    self.error(id, "runtime user `id` is longer than 255 characters", "too long")
-                        .with_help("Workato accepts external ids of up to 255 characters"),
+                    self.error(
+                        id,
+                        "runtime user `id` is longer than 255 characters",
+                        "too long",
+                    )
+                    .with_help("Workato accepts external ids of up to 255 characters"),
                 );
             } else if let Some(first) = ids.insert(id.value.as_str(), self.line_of(id)) {
                 diagnostics.push(
-                    self.error(id, format!("duplicate runtime user id `{}` in customer `{}`", id.value, customer.external_id.value), &format!("already used on line {first}"))
-                        .with_help("list each end user once per customer"),
+                    self.error(
+                        id,
+                        format!(
+                            "duplicate runtime user id `{}` in customer `{}`",
+                            id.value, customer.external_id.value
+                        ),
+                        &format!("already used on line {first}"),
+                    )
+                    .with_help("list each end user once per customer"),
                 );
             }
-            if let Some(name) = &user.value.name {
-                if name.value.trim().is_empty() {
-                    diagnostics.push(
-                        self.error(name, "runtime user `name` is empty", "empty")
-                            .with_help("remove `name` to use the id, or give a display name"),
-                    );
-                }
+            if let Some(name) = &user.value.name
+                && name.value.trim().is_empty()
+            {
+                diagnostics.push(
+                    self.error(name, "runtime user `name` is empty", "empty")
+                        .with_help("remove `name` to use the id, or give a display name"),
+                );
             }
         }
         let has_runtime_connection = customer.manifests.iter().any(|reference| {
@@ -587,7 +695,7 @@ impl Checker<'_> {
                         None => (
                             key,
                             format!("connection \"{}\" is not under the manifest's `connections:`", needed.name),
-                            format!("add it with `credentials:` (or `settings:`), or mark the recipe's config entry `skip_validation: true` in the package"),
+                            "add it with `credentials:` (or `settings:`), or mark the recipe's config entry `skip_validation: true` in the package".to_string(),
                         ),
                         Some((connection_key, connection)) if connection.runtime_users => (
                             connection_key,

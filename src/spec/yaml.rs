@@ -17,6 +17,13 @@ pub fn parse<T: DeserializeOwned>(source: &SourceFile) -> Result<T, Diagnostic> 
 
 fn options() -> Options {
     let mut budget = Budget::default();
+    // The file's size is capped before it is read (`MAX_FILE_BYTES`), so counts that grow with
+    // the size of the text need no tighter cap here; what must be capped is what grows faster
+    // than the text: nesting, and aliases that replay anchors.
+    let plenty = 2 * super::MAX_FILE_BYTES as usize;
+    budget.max_events = plenty;
+    budget.max_nodes = plenty;
+    budget.max_total_scalar_bytes = plenty;
     budget.max_depth = 64;
     budget.flow_nesting_limit = 64;
     budget.max_aliases = 1_000;
@@ -37,7 +44,19 @@ fn to_diagnostic(error: &serde_saphyr::Error, source: &SourceFile) -> Diagnostic
     let diagnostic = match error.location() {
         Some(location) if location.line() > 0 => {
             let span = source.span_of_location(&location);
-            Diagnostic::error(source, span, message, "here")
+            // A value the reader could not use inside a `credentials:` block may be a secret
+            // pasted in the wrong shape: the snippet shows it masked.
+            let source = &if inside_credentials(source.text(), span.offset()) {
+                source.masked(&[(span.offset(), span.len().max(1))])
+            } else {
+                source.clone()
+            };
+            let label = if message.starts_with("missing key") {
+                "in this mapping"
+            } else {
+                "here"
+            };
+            Diagnostic::error(source, span, message, label)
         }
         _ => Diagnostic::error_without_location(format!("{}: {message}", source.name())),
     };
@@ -51,7 +70,7 @@ fn to_diagnostic(error: &serde_saphyr::Error, source: &SourceFile) -> Diagnostic
 fn message_of(error: &serde_saphyr::Error) -> String {
     let rendered = error.without_snippet().to_string();
     let first_line = rendered.lines().next().unwrap_or_default().trim();
-    let trimmed = match first_line.rfind(" at line ") {
+    let trimmed = match first_line.find(" at line ") {
         Some(index) => &first_line[..index],
         None => first_line,
     };
@@ -65,7 +84,10 @@ fn message_of(error: &serde_saphyr::Error) -> String {
 /// Rewords the reader's messages that speak of its own API rather than of the user's file.
 fn reword(message: &str) -> String {
     if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
         return format!("duplicate key `{key}`");
     }
     if let Some(rest) = message.strip_prefix("unknown field ") {
@@ -80,8 +102,48 @@ fn reword(message: &str) -> String {
         }
         return format!("unknown key {rest}");
     }
+    if message == "expected mapping start" {
+        return "expected a mapping here".to_owned();
+    }
+    if message == "expected sequence start" {
+        return "expected a list here".to_owned();
+    }
     if let Some(rest) = message.strip_prefix("unknown variant ") {
+        if let Some((value, expected)) = rest.split_once(", expected one of ") {
+            let expected = expected
+                .split(", ")
+                .map(|name| format!("`{}`", name.trim_matches('`')))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return format!("unknown value {value} (expected one of {expected})");
+        }
         return format!("unknown value {rest}");
+    }
+    if message.starts_with("budget breached: Depth") || message == "recursion limit exceeded" {
+        return "the file nests deeper than any desired-state file needs (more than 64 levels)"
+            .to_owned();
+    }
+    if message.starts_with("budget breached: Documents") {
+        return "the file holds more than one YAML document (`---`); embedctl reads one".to_owned();
+    }
+    if message == "invalid u64" || message == "invalid i64" || message == "invalid u32" {
+        return "expected a whole number".to_owned();
+    }
+    if message == "invalid boolean" {
+        return "expected `true` or `false`".to_owned();
+    }
+    if message.starts_with("budget breached: Events")
+        || message.starts_with("budget breached: Nodes")
+        || message.starts_with("budget breached: ScalarBytes")
+    {
+        return "the file is larger than any desired-state file embedctl reads".to_owned();
+    }
+    if message.starts_with("budget breached") || message.contains("alias replay") {
+        return "aliases in the file expand far beyond any desired-state file (an alias bomb?)"
+            .to_owned();
+    }
+    if message.contains("untagged enum SettingValue") {
+        return "a setting must be a string, a number or a boolean".to_owned();
     }
     if let Some(rest) = message.strip_prefix("missing field ") {
         return format!("missing key {rest}");
@@ -96,10 +158,65 @@ fn help_for(message: &str) -> Option<String> {
         Some("each key may appear once in a mapping; remove or merge the repeated one".to_owned())
     } else if message.starts_with("missing key") {
         Some("add the field; `embedctl schema` prints every field and its type".to_owned())
-    } else if message.contains("budget") || message.contains("alias") || message.contains("depth")
-    {
-        Some("embedctl refuses YAML that expands or nests far beyond any real desired-state file".to_owned())
+    } else if message.contains("nests deeper") || message.contains("alias") {
+        Some(
+            "embedctl refuses YAML that expands or nests far beyond any real desired-state file"
+                .to_owned(),
+        )
     } else {
         None
+    }
+}
+
+/// Whether the byte `offset` lies in the value of a `credentials:` or `oauth_token_pair:` key, by
+/// walking up the block structure (indentation) from its line. Flow mappings on the key's own
+/// line (`credentials: { … }`) count too.
+fn inside_credentials(text: &str, offset: usize) -> bool {
+    fn key_of(line: &str) -> &str {
+        let trimmed = line.trim_start().trim_start_matches("- ").trim_start();
+        trimmed.split(':').next().unwrap_or_default().trim()
+    }
+    fn is_secret_key(key: &str) -> bool {
+        key == "credentials" || key == "oauth_token_pair"
+    }
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |index| index + 1);
+    let line = text[line_start..].lines().next().unwrap_or_default();
+    if is_secret_key(key_of(line)) {
+        return true;
+    }
+    let mut indent = line.len() - line.trim_start().len();
+    for previous in text[..line_start].lines().rev() {
+        let trimmed = previous.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let previous_indent = previous.len() - trimmed.len();
+        if previous_indent < indent {
+            if is_secret_key(key_of(previous)) {
+                return true;
+            }
+            indent = previous_indent;
+            if indent == 0 {
+                break;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inside_credentials;
+
+    #[test]
+    fn finds_values_under_credentials() {
+        let text = "a:\n  credentials:\n    api_key: secret\n  name: x\n";
+        let secret = text.find("secret").unwrap_or_default();
+        let name = text.find(" x").unwrap_or_default() + 1;
+        assert!(inside_credentials(text, secret));
+        assert!(!inside_credentials(text, name));
+        let flow = "credentials: sk_live\n";
+        assert!(inside_credentials(flow, 13));
     }
 }

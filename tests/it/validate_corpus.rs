@@ -1,0 +1,170 @@
+//! The bad-input corpus: every file under `tests/bad/` must be refused with exit 1, a diagnostic
+//! at the right `FILE:LINE:COL`, and no panic. Each file's first line says where the caret must be
+//! (`# expect: LINE:COL[, LINE:COL…]`, or `PATH:LINE:COL` for a problem inside a package file).
+
+use std::path::{Path, PathBuf};
+
+use crate::context::{Outcome, repo_root, run_in};
+
+fn corpus_dir() -> PathBuf {
+    repo_root().join("tests/bad")
+}
+
+fn corpus_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
+        .expect("tests/bad exists")
+        .map(|entry| entry.expect("readable entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The positions the file's first line promises; an empty file promises `1:1`.
+fn expected_positions(file: &Path) -> Vec<String> {
+    let bytes = std::fs::read(file).expect("readable corpus file");
+    let text = String::from_utf8_lossy(&bytes);
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("utf-8 name")
+        .to_owned();
+    let Some(first) = text.lines().next() else {
+        return vec![format!("{name}:1:1")];
+    };
+    let list = first
+        .strip_prefix("# expect: ")
+        .unwrap_or_else(|| panic!("{name}: first line must be `# expect: LINE:COL`"));
+    list.split(", ")
+        .map(|position| {
+            if position.matches(':').count() == 2 {
+                position.to_owned()
+            } else {
+                format!("{name}:{position}")
+            }
+        })
+        .collect()
+}
+
+fn check(file: &Path) -> Outcome {
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("utf-8 name");
+    let outcome = run_in(&corpus_dir(), &["validate", "-f", name]);
+    assert_eq!(
+        outcome.code,
+        1,
+        "{name}: expected exit 1\n{}",
+        outcome.transcript()
+    );
+    assert!(
+        !outcome.stderr.contains("panicked"),
+        "{name} panicked\n{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stdout.is_empty(),
+        "{name}: nothing on stdout\n{}",
+        outcome.transcript()
+    );
+    for position in expected_positions(file) {
+        assert!(
+            outcome.stderr.contains(&format!("[{position}]")),
+            "{name}: expected a diagnostic at {position}\n{}",
+            outcome.stderr
+        );
+    }
+    outcome
+}
+
+#[test]
+fn every_bad_file_is_refused_at_the_right_place() {
+    let files = corpus_files();
+    assert!(
+        files.len() >= 30,
+        "the corpus has only {} files",
+        files.len()
+    );
+    for file in files {
+        let outcome = check(&file);
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 name");
+        insta::assert_snapshot!(format!("bad__{stem}"), outcome.transcript());
+    }
+}
+
+#[test]
+fn a_literal_secret_never_reaches_the_output() {
+    for name in [
+        "literal_secret.yaml",
+        "literal_secret_customer.yaml",
+        "literal_oauth_token.yaml",
+        "credentials_scalar_instead_of_mapping.yaml",
+    ] {
+        let outcome = run_in(&corpus_dir(), &["validate", "-f", name]);
+        assert_eq!(outcome.code, 1, "{name}");
+        assert!(
+            !outcome.stderr.contains("CANARY") && !outcome.stdout.contains("CANARY"),
+            "{name}: the literal secret leaked\n{}",
+            outcome.stderr
+        );
+    }
+}
+
+/// A large file (about 5 MB: 1,000 customers of 100 end users) whose one error is at its end: the
+/// line number must still be exact.
+#[test]
+fn five_megabyte_file_reports_the_error_at_its_end() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let package = repo_root().join("examples/quickstart/packages/files-sync");
+    let mut text = format!(
+        "version: 1\nmanifests:\n  files-sync:\n    package: \"{}\"\n    folder: Files Sync\n    connections:\n      partner_app:\n        name: PartnerApp\n        provider: partner_app\n        credentials:\n          api_key: {{ env: PARTNER_API_KEY }}\n      dropbox:\n        name: Dropbox\n        provider: dropbox\n        runtime_users: true\n        recipe_functions: [Get file]\ncustomers:\n",
+        package.display()
+    );
+    for customer in 0..1_000 {
+        text.push_str(&format!(
+            "  - external_id: customer-{customer:05}\n    name: Customer number {customer}\n    notification_email: it@customer-{customer}.example\n    manifests: [files-sync]\n    runtime_users:\n"
+        ));
+        for user in 0..100 {
+            text.push_str(&format!(
+                "      - id: user-{customer:05}-{user:03}@customer-{customer}.example\n        name: User {user}\n"
+            ));
+        }
+    }
+    let line = text.lines().count() + 1;
+    text.push_str("  - external_id: customer-00999\n    name: Again\n    notification_email: it@again.example\n");
+    assert!(text.len() > 5_000_000, "only {} bytes", text.len());
+    std::fs::write(dir.path().join("big.yaml"), &text).expect("write big file");
+    let outcome = run_in(dir.path(), &["validate", "-f", "big.yaml"]);
+    assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains(&format!("[big.yaml:{line}:18]")),
+        "expected the duplicate at line {line}\n{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome
+            .stderr
+            .contains("duplicate customer external_id `customer-00999`")
+    );
+    assert!(
+        outcome.stderr.ends_with("is not valid: 1 error\n"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let outcome = run_in(&corpus_dir(), &["validate", "-f", "no-such-file.yaml"]);
+    insta::assert_snapshot!(outcome.transcript());
+}
+
+#[test]
+fn a_folder_is_not_a_file() {
+    let outcome = run_in(&corpus_dir(), &["validate", "-f", "packages"]);
+    insta::assert_snapshot!(outcome.transcript());
+}
