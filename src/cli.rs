@@ -26,6 +26,50 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of the desired-state file.
     Schema,
+    /// The local Workato Embedded simulator.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+/// `embedctl sim …`.
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve the simulator on loopback until Ctrl-C or SIGTERM; prints its base URL first.
+    Serve(SimServeArgs),
+}
+
+/// Flags of `embedctl sim serve`.
+#[derive(Debug, clap::Args)]
+pub struct SimServeArgs {
+    /// The port to listen on (127.0.0.1 only); 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Load the account from FILE (empty when missing) and save it back on shutdown.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Divide every rate-limit window by N (fast tests; match with EMBEDCTL_TIME_SCALE).
+    #[arg(long, value_name = "N", default_value_t = 1.0, value_parser = positive_number)]
+    pub time_scale: f64,
+    /// Add this latency to every API request.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Fail this share of API requests (0-1) with a 500.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub fail_rate: f64,
+}
+
+fn positive_number(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
+        _ => Err(format!("`{text}` is not a positive number")),
+    }
+}
+
+fn probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if (0.0..=1.0).contains(&value) => Ok(value),
+        _ => Err(format!("`{text}` is not a probability between 0 and 1")),
+    }
 }
 
 /// Flags of `embedctl validate`.

@@ -6,4 +6,5 @@
 pub mod cli;
 pub mod commands;
 pub mod package;
+pub mod sim;
 pub mod spec;

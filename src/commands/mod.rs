@@ -1,9 +1,10 @@
 //! One small function per command: build the inputs, call the core, print, choose the status.
 
 mod schema;
+mod sim;
 mod validate;
 
-use crate::cli::{Cli, Command, ExitStatus};
+use crate::cli::{Cli, Command, ExitStatus, SimCommand};
 
 pub use schema::desired_file_schema;
 
@@ -12,6 +13,7 @@ pub fn run(cli: Cli) -> ExitStatus {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema => schema::run(),
+        Command::Sim(SimCommand::Serve(args)) => sim::serve(&args),
     }
 }
 

@@ -3,4 +3,7 @@
 mod context;
 mod examples;
 mod schema;
+mod sim_behaviour;
+mod sim_conformance;
+mod sim_context;
 mod validate_corpus;

@@ -1,0 +1,199 @@
+//! Reading a package zip the way Workato's import does: connection shells and recipes, with the
+//! folder each file sits in. The simulator's own reader: it shares nothing with the client's
+//! package code, so a mistake in one shows up as a disagreement with the other.
+
+use std::io::{Cursor, Read};
+
+use serde_json::Value;
+
+/// A connection file of the package.
+#[derive(Clone, Debug)]
+pub struct PackagedConnection {
+    pub zip_path: String,
+    pub folder_path: Vec<String>,
+    pub name: String,
+    pub provider: String,
+}
+
+/// A recipe's reference to a connection of the package.
+#[derive(Clone, Debug)]
+pub struct PackagedAccount {
+    pub zip_name: Option<String>,
+    pub name: Option<String>,
+}
+
+/// One `config[]` entry of a packaged recipe.
+#[derive(Clone, Debug)]
+pub struct PackagedConfig {
+    pub keyword: String,
+    pub name: String,
+    pub provider: String,
+    pub skip_validation: bool,
+    pub account: Option<PackagedAccount>,
+}
+
+/// A recipe file of the package.
+#[derive(Clone, Debug)]
+pub struct PackagedRecipe {
+    pub folder_path: Vec<String>,
+    pub name: String,
+    pub description: String,
+    pub code: String,
+    pub trigger_application: String,
+    pub action_applications: Vec<String>,
+    pub config: Vec<PackagedConfig>,
+}
+
+/// Everything the import uses from a package.
+#[derive(Clone, Debug, Default)]
+pub struct PackageContents {
+    pub connections: Vec<PackagedConnection>,
+    pub recipes: Vec<PackagedRecipe>,
+}
+
+/// The largest total of uncompressed bytes the simulator inflates.
+const MAX_INFLATED: u64 = 100 * 1024 * 1024;
+
+/// Reads a package zip, or says why it is not one.
+pub fn read_package(bytes: &[u8]) -> Result<PackageContents, String> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|error| format!("not a zip archive: {error}"))?;
+    let mut contents = PackageContents::default();
+    let mut inflated = 0u64;
+    for index in 0..archive.len() {
+        let mut file = archive
+            .by_index(index)
+            .map_err(|error| format!("unreadable zip entry: {error}"))?;
+        if file.is_dir() {
+            continue;
+        }
+        let path = file
+            .name()
+            .map_err(|error| format!("unreadable entry name: {error}"))?
+            .into_owned();
+        if path.contains("..") || path.starts_with('/') || path.contains('\\') {
+            return Err(format!("unsafe path in package: {path}"));
+        }
+        let is_connection = path.ends_with(".connection.json");
+        let is_recipe = path.ends_with(".recipe.json");
+        if !is_connection && !is_recipe {
+            continue;
+        }
+        let mut text = String::new();
+        let budget = MAX_INFLATED.saturating_sub(inflated);
+        file.by_ref()
+            .take(budget + 1)
+            .read_to_string(&mut text)
+            .map_err(|error| format!("{path}: {error}"))?;
+        inflated += text.len() as u64;
+        if inflated > MAX_INFLATED {
+            return Err("package too large".to_owned());
+        }
+        let value: Value =
+            serde_json::from_str(&text).map_err(|error| format!("{path}: {error}"))?;
+        let mut folder_path: Vec<String> = path.split('/').map(str::to_owned).collect();
+        folder_path.pop();
+        let text_of = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+        if is_connection {
+            contents.connections.push(PackagedConnection {
+                zip_path: path.clone(),
+                folder_path,
+                name: text_of("name").ok_or_else(|| format!("{path}: no name"))?,
+                provider: text_of("provider").ok_or_else(|| format!("{path}: no provider"))?,
+            });
+        } else {
+            contents
+                .recipes
+                .push(read_recipe(&path, folder_path, &value)?);
+        }
+    }
+    Ok(contents)
+}
+
+fn read_recipe(
+    path: &str,
+    folder_path: Vec<String>,
+    value: &Value,
+) -> Result<PackagedRecipe, String> {
+    let name = value
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{path}: no name"))?
+        .to_owned();
+    let code = value.get("code").cloned().unwrap_or(Value::Null);
+    let trigger_application = code
+        .get("provider")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut action_applications = Vec::new();
+    collect_providers(code.get("block"), &mut action_applications);
+    let mut config = Vec::new();
+    for entry in value
+        .get("config")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let provider = entry
+            .get("provider")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("{path}: a config entry has no provider"))?
+            .to_owned();
+        let account = entry
+            .get("account_id")
+            .and_then(Value::as_object)
+            .map(|account| PackagedAccount {
+                zip_name: account
+                    .get("zip_name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                name: account
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            });
+        config.push(PackagedConfig {
+            keyword: entry
+                .get("keyword")
+                .and_then(Value::as_str)
+                .unwrap_or("application")
+                .to_owned(),
+            name: entry
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or(&provider)
+                .to_owned(),
+            skip_validation: entry
+                .get("skip_validation")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            provider,
+            account,
+        });
+    }
+    Ok(PackagedRecipe {
+        folder_path,
+        name,
+        description: value
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        code: code.to_string(),
+        trigger_application,
+        action_applications,
+        config,
+    })
+}
+
+fn collect_providers(block: Option<&Value>, out: &mut Vec<String>) {
+    for step in block.and_then(Value::as_array).into_iter().flatten() {
+        if let Some(provider) = step.get("provider").and_then(Value::as_str) {
+            if !out.iter().any(|known| known == provider) {
+                out.push(provider.to_owned());
+            }
+        }
+        collect_providers(step.get("block"), out);
+    }
+}

@@ -1,0 +1,383 @@
+//! Package imports (RLCM): `POST …/imports?folder_id=&restart_recipes=` and its status.
+//!
+//! The zip is really unpacked: connection files become connection shells, recipe files become
+//! stopped recipes whose `config[].account_id` points at the imported connections. Re-importing
+//! updates by name within the folder. A running recipe that the package would change blocks the
+//! import unless `restart_recipes=true`, in which case it is stopped, updated and started again.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+
+use super::customers::with_customer;
+use super::recipes::config_errors;
+use crate::sim::Simulator;
+use crate::sim::http::{error, not_found, ok, validation_failed};
+use crate::sim::import::{PackageContents, PackagedRecipe, read_package};
+use crate::sim::model::{
+    AccountState, ConfigEntry, Connection, Folder, Import, Recipe, RecipeImportStatus,
+};
+
+/// `POST …/imports`: body is the raw zip; answers `{id, operation_type, status: in_progress}`.
+pub async fn create(
+    State(sim): State<Simulator>,
+    Path(segment): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let Some(folder_id) = query.get("folder_id") else {
+        return validation_failed(&[("folder_id", "is required")]);
+    };
+    let Ok(folder_id) = folder_id.parse::<u64>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Bad request: `folder_id` must be a number",
+        );
+    };
+    let restart = query.get("restart_recipes").map(String::as_str) == Some("true");
+    let contents = match read_package(&body) {
+        Ok(contents) => contents,
+        Err(reason) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("Bad request: invalid package: {reason}"),
+            );
+        }
+    };
+    let polls = sim.options().import_polls;
+    with_customer(&sim, &segment, |account, id| {
+        let exists = account
+            .customers
+            .get(&id)
+            .is_some_and(|customer| customer.folders.contains_key(&folder_id));
+        if !exists {
+            return not_found();
+        }
+        let import_id = account.allocate_id();
+        let outcome = import_package(account, id, folder_id, &contents, restart);
+        let (final_status, failure, recipe_status) = match outcome {
+            Ok(recipe_status) => ("completed", None, recipe_status),
+            Err(reason) => ("failed", Some(reason), Vec::new()),
+        };
+        let Some(customer) = account.customers.get_mut(&id) else {
+            return not_found();
+        };
+        customer.imports.insert(
+            import_id,
+            Import {
+                id: import_id,
+                folder_id,
+                status: if polls == 0 {
+                    final_status
+                } else {
+                    "in_progress"
+                }
+                .to_owned(),
+                polls_left: polls,
+                final_status: final_status.to_owned(),
+                error: failure,
+                recipe_status,
+            },
+        );
+        ok(json!({ "id": import_id, "operation_type": "import", "status": "in_progress" }))
+    })
+}
+
+/// `GET …/imports/:id`: `in_progress` for the configured number of reads, then the outcome.
+pub async fn show(
+    State(sim): State<Simulator>,
+    Path((segment, import_id)): Path<(String, u64)>,
+) -> Response {
+    with_customer(&sim, &segment, |account, id| {
+        let Some(import) = account
+            .customers
+            .get_mut(&id)
+            .and_then(|c| c.imports.get_mut(&import_id))
+        else {
+            return not_found();
+        };
+        if import.polls_left > 0 {
+            import.polls_left -= 1;
+            return ok(
+                json!({ "id": import.id, "operation_type": "import", "status": "in_progress" }),
+            );
+        }
+        import.status = import.final_status.clone();
+        let mut body =
+            json!({ "id": import.id, "operation_type": "import", "status": import.status });
+        if let Some(object) = body.as_object_mut() {
+            if let Some(failure) = &import.error {
+                object.insert("error".to_owned(), json!(failure));
+            } else {
+                let statuses: Vec<_> = import
+                    .recipe_status
+                    .iter()
+                    .map(|status| json!({ "id": status.id, "import_result": status.import_result }))
+                    .collect();
+                object.insert("recipe_status".to_owned(), json!(statuses));
+            }
+        }
+        ok(body)
+    })
+}
+
+/// Applies the package to the workspace, or changes nothing and says why it failed.
+fn import_package(
+    account: &mut AccountState,
+    customer_id: u64,
+    target_folder: u64,
+    contents: &PackageContents,
+    restart: bool,
+) -> Result<Vec<RecipeImportStatus>, String> {
+    // First, without changing anything: would a running recipe change?
+    let mut blocked = Vec::new();
+    if let Some(customer) = account.customers.get(&customer_id) {
+        for packaged in &contents.recipes {
+            let Some(folder) = find_folder(&customer.folders, target_folder, &packaged.folder_path)
+            else {
+                continue;
+            };
+            if let Some(existing) = customer
+                .recipes
+                .values()
+                .find(|recipe| recipe.folder_id == folder && recipe.name == packaged.name)
+            {
+                if existing.running && recipe_changes(existing, packaged) && !restart {
+                    blocked.push(packaged.name.clone());
+                }
+            }
+        }
+    }
+    if !blocked.is_empty() {
+        return Err(format!(
+            "Recipes are running and would be updated: {}. Stop them or import with restart_recipes=true",
+            blocked.join(", ")
+        ));
+    }
+
+    let now = account.now();
+    // Folders, created as needed, for every path in the package.
+    let mut paths: Vec<&Vec<String>> = contents
+        .connections
+        .iter()
+        .map(|c| &c.folder_path)
+        .chain(contents.recipes.iter().map(|r| &r.folder_path))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let mut folder_of: BTreeMap<Vec<String>, u64> = BTreeMap::new();
+    for path in paths {
+        let folder = ensure_folder(account, customer_id, target_folder, path, &now);
+        folder_of.insert(path.clone(), folder);
+    }
+
+    // Connection shells, matched by name within their folder.
+    let mut connection_by_zip: HashMap<&str, u64> = HashMap::new();
+    let mut connection_by_name: HashMap<&str, u64> = HashMap::new();
+    for packaged in &contents.connections {
+        let folder = folder_of
+            .get(&packaged.folder_path)
+            .copied()
+            .unwrap_or(target_folder);
+        let existing = account.customers.get(&customer_id).and_then(|customer| {
+            customer
+                .connections
+                .values()
+                .find(|c| c.folder_id == folder && c.name == packaged.name && !c.is_runtime())
+                .map(|c| c.id)
+        });
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                let id = account.allocate_id();
+                if let Some(customer) = account.customers.get_mut(&customer_id) {
+                    customer.connections.insert(
+                        id,
+                        Connection {
+                            id,
+                            name: packaged.name.clone(),
+                            provider: packaged.provider.clone(),
+                            folder_id: folder,
+                            parent_id: None,
+                            external_id: None,
+                            authorization_status: None,
+                            authorization_error: None,
+                            authorized_at: None,
+                            created_at: now.clone(),
+                            updated_at: now.clone(),
+                            input_digest: None,
+                        },
+                    );
+                }
+                id
+            }
+        };
+        connection_by_zip.insert(packaged.zip_path.as_str(), id);
+        connection_by_name.insert(packaged.name.as_str(), id);
+    }
+
+    // Recipes: created stopped, or updated in place by name.
+    let mut statuses = Vec::new();
+    for packaged in &contents.recipes {
+        let folder = folder_of
+            .get(&packaged.folder_path)
+            .copied()
+            .unwrap_or(target_folder);
+        let config: Vec<ConfigEntry> = packaged
+            .config
+            .iter()
+            .map(|entry| ConfigEntry {
+                keyword: entry.keyword.clone(),
+                name: entry.name.clone(),
+                provider: entry.provider.clone(),
+                skip_validation: entry.skip_validation,
+                account_id: entry.account.as_ref().and_then(|account| {
+                    account
+                        .zip_name
+                        .as_deref()
+                        .and_then(|zip| connection_by_zip.get(zip))
+                        .or_else(|| {
+                            account
+                                .name
+                                .as_deref()
+                                .and_then(|name| connection_by_name.get(name))
+                        })
+                        .copied()
+                }),
+            })
+            .collect();
+        let new_id = account.allocate_id();
+        let Some(customer) = account.customers.get_mut(&customer_id) else {
+            continue;
+        };
+        let existing = customer
+            .recipes
+            .values()
+            .find(|recipe| recipe.folder_id == folder && recipe.name == packaged.name)
+            .map(|recipe| (recipe.id, recipe.running, recipe_changes(recipe, packaged)));
+        let (id, was_running, changed) = existing.unwrap_or((new_id, false, true));
+        let recipe = customer.recipes.entry(id).or_insert_with(|| Recipe {
+            id,
+            name: packaged.name.clone(),
+            folder_id: folder,
+            running: false,
+            stop_cause: None,
+            stopped_at: None,
+            config: Vec::new(),
+            code: String::new(),
+            description: String::new(),
+            trigger_application: String::new(),
+            action_applications: Vec::new(),
+            version_no: 0,
+            created_at: now.clone(),
+            updated_at: now.clone(),
+        });
+        if changed {
+            recipe.config = config;
+            recipe.code = packaged.code.clone();
+            recipe.description = packaged.description.clone();
+            recipe.trigger_application = packaged.trigger_application.clone();
+            recipe.action_applications = packaged.action_applications.clone();
+            recipe.version_no += 1;
+            recipe.updated_at = now.clone();
+        }
+        let result = if was_running && changed {
+            // restart_recipes=true: stop, update (done above), start again if it still can.
+            let can_start = customer
+                .recipes
+                .get(&id)
+                .is_some_and(|recipe| config_errors(customer, recipe).is_empty());
+            if let Some(recipe) = customer.recipes.get_mut(&id) {
+                recipe.running = can_start;
+                if !can_start {
+                    recipe.stopped_at = Some(now.clone());
+                }
+            }
+            if can_start {
+                "restarted"
+            } else {
+                "restart_failed"
+            }
+        } else {
+            "no_update_or_updated_without_restart"
+        };
+        statuses.push(RecipeImportStatus {
+            id,
+            import_result: result.to_owned(),
+        });
+    }
+    Ok(statuses)
+}
+
+/// Whether importing `packaged` over `existing` changes it.
+fn recipe_changes(existing: &Recipe, packaged: &PackagedRecipe) -> bool {
+    let same_connectors = existing.config.len() == packaged.config.len()
+        && existing
+            .config
+            .iter()
+            .zip(&packaged.config)
+            .all(|(a, b)| a.provider == b.provider && a.skip_validation == b.skip_validation);
+    existing.code != packaged.code
+        || !same_connectors
+        || existing.description != packaged.description
+}
+
+fn find_folder(folders: &BTreeMap<u64, Folder>, root: u64, path: &[String]) -> Option<u64> {
+    let mut current = root;
+    for name in path {
+        current = folders
+            .values()
+            .find(|folder| folder.parent_id == current && &folder.name == name)?
+            .id;
+    }
+    Some(current)
+}
+
+fn ensure_folder(
+    account: &mut AccountState,
+    customer_id: u64,
+    root: u64,
+    path: &[String],
+    now: &str,
+) -> u64 {
+    let mut current = root;
+    for name in path {
+        let found = account.customers.get(&customer_id).and_then(|customer| {
+            customer
+                .folders
+                .values()
+                .find(|folder| folder.parent_id == current && &folder.name == name)
+                .map(|folder| folder.id)
+        });
+        current = match found {
+            Some(id) => id,
+            None => {
+                let id = account.allocate_id();
+                if let Some(customer) = account.customers.get_mut(&customer_id) {
+                    let project_id = customer
+                        .folders
+                        .get(&current)
+                        .map_or(current, |parent| parent.project_id);
+                    customer.folders.insert(
+                        id,
+                        Folder {
+                            id,
+                            name: name.clone(),
+                            parent_id: current,
+                            is_project: false,
+                            project_id,
+                            created_at: now.to_owned(),
+                            updated_at: now.to_owned(),
+                        },
+                    );
+                }
+                id
+            }
+        };
+    }
+    current
+}

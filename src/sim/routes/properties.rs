@@ -1,0 +1,75 @@
+//! Environment properties of a customer workspace: `/api/managed_users/:id/properties`.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+use super::customers::with_customer;
+use crate::sim::Simulator;
+use crate::sim::http::{error, not_found, ok, parse_json, validation_failed};
+
+/// The most properties a workspace holds (WORKATO_API.md §4b: about 1,000).
+const MAX_PROPERTIES: usize = 1_000;
+
+/// `GET …/properties?prefix=`: a flat object of every property whose name starts with `prefix`.
+pub async fn list(
+    State(sim): State<Simulator>,
+    Path(segment): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(prefix) = query.get("prefix").cloned() else {
+        return error(StatusCode::BAD_REQUEST, "Bad request: `prefix` is required");
+    };
+    with_customer(&sim, &segment, |account, id| {
+        let Some(customer) = account.customers.get(&id) else {
+            return not_found();
+        };
+        let found: Map<String, Value> = customer
+            .properties
+            .iter()
+            .filter(|(name, _)| name.starts_with(&prefix))
+            .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+            .collect();
+        ok(Value::Object(found))
+    })
+}
+
+/// `POST …/properties` `{"properties": {name: value}}`: upserts by name; values are strings.
+pub async fn upsert(
+    State(sim): State<Simulator>,
+    Path(segment): Path<String>,
+    body: Bytes,
+) -> Response {
+    let body = match parse_json(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let Some(properties) = body.get("properties").and_then(Value::as_object).cloned() else {
+        return validation_failed(&[("properties", "must be an object")]);
+    };
+    if properties.values().any(|value| !value.is_string()) {
+        return validation_failed(&[("properties", "values must be strings")]);
+    }
+    with_customer(&sim, &segment, |account, id| {
+        let Some(customer) = account.customers.get_mut(&id) else {
+            return not_found();
+        };
+        let new = properties
+            .keys()
+            .filter(|name| !customer.properties.contains_key(*name))
+            .count();
+        if customer.properties.len() + new > MAX_PROPERTIES {
+            return validation_failed(&[("properties", "limit of 1000 reached")]);
+        }
+        for (name, value) in properties {
+            customer
+                .properties
+                .insert(name, value.as_str().unwrap_or_default().to_owned());
+        }
+        ok(json!({ "success": true }))
+    })
+}

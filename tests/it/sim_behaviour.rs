@@ -1,0 +1,1 @@
+//! Behaviour of the simulator over real HTTP (issue 3).

@@ -1,0 +1,1 @@
+//! Simulator responses validate against the component schemas of Workato's OpenAPI spec.
