@@ -5,16 +5,23 @@ use crate::spec::DesiredFile;
 
 /// The schema as pretty JSON with a trailing newline: exactly the committed
 /// `schemas/embedctl.schema.json`.
-pub fn desired_file_schema() -> String {
+pub fn desired_file_schema() -> Result<String, serde_json::Error> {
     let schema = schemars::schema_for!(DesiredFile);
-    let mut text = serde_json::to_string_pretty(&schema)
-        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
+    let mut text = serde_json::to_string_pretty(&schema)?;
     text.push('\n');
-    text
+    Ok(text)
 }
 
 /// Prints the schema on stdout.
 pub fn run() -> ExitStatus {
-    print!("{}", desired_file_schema());
-    ExitStatus::Success
+    match desired_file_schema() {
+        Ok(text) => {
+            print!("{text}");
+            ExitStatus::Success
+        }
+        Err(error) => {
+            eprintln!("error: cannot render the schema: {error}");
+            ExitStatus::Failure
+        }
+    }
 }

@@ -189,10 +189,10 @@ fn read_recipe(
 
 fn collect_providers(block: Option<&Value>, out: &mut Vec<String>) {
     for step in block.and_then(Value::as_array).into_iter().flatten() {
-        if let Some(provider) = step.get("provider").and_then(Value::as_str) {
-            if !out.iter().any(|known| known == provider) {
-                out.push(provider.to_owned());
-            }
+        if let Some(provider) = step.get("provider").and_then(Value::as_str)
+            && !out.iter().any(|known| known == provider)
+        {
+            out.push(provider.to_owned());
         }
         collect_providers(step.get("block"), out);
     }

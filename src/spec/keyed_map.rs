@@ -41,11 +41,6 @@ impl<V> KeyedMap<V> {
             .map(|(_, value)| value)
     }
 
-    /// The entry under `key` with its located key, if present.
-    pub fn get_entry(&self, key: &str) -> Option<(&Spanned<String>, &V)> {
-        self.iter().find(|(candidate, _)| candidate.value == key)
-    }
-
     /// The keys in the order of the file.
     pub fn keys(&self) -> impl Iterator<Item = &Spanned<String>> {
         self.entries.iter().map(|(key, _)| key)

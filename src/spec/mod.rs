@@ -7,7 +7,9 @@
 mod diagnostic;
 mod file;
 mod keyed_map;
+mod mask;
 mod secret;
+mod shape;
 mod validate;
 mod yaml;
 
@@ -105,15 +107,29 @@ pub fn load(path: &Path) -> Result<Spec, Diagnostics> {
         );
         return Err(diagnostics);
     }
-    let file: DesiredFile = match yaml::parse(&source) {
+    // Every snippet any diagnostic shows comes from `display`: the text with whatever may be a
+    // secret masked, for syntax errors as much as for semantic ones.
+    let display = source.masked(&mask::credential_ranges(source.text()));
+    let tree: Spanned<shape::Node> = match yaml::parse(source.text(), &display) {
+        Ok(tree) => tree,
+        Err(diagnostic) => {
+            diagnostics.push(diagnostic);
+            return Err(diagnostics);
+        }
+    };
+    let schema = serde_json::to_value(schemars::schema_for!(DesiredFile)).unwrap_or_default();
+    diagnostics.extend(shape::check(&tree, &schema, &display));
+    if diagnostics.has_errors() {
+        return Err(diagnostics);
+    }
+    let file: DesiredFile = match yaml::parse(source.text(), &display) {
         Ok(file) => file,
         Err(diagnostic) => {
             diagnostics.push(diagnostic);
             return Err(diagnostics);
         }
     };
-    // Diagnostics show snippets of the file; a literal secret in it is masked in every one.
-    let source = source.masked(&validate::literal_secret_ranges(&file, &source));
+    let source = display.masked(&validate::literal_secret_ranges(&file, &display));
     let base_dir = base_dir_of(path);
     let packages = validate::load_packages(&file, base_dir, &source, &mut diagnostics);
     validate::check(&file, &packages, &source, &mut diagnostics);
@@ -154,15 +170,38 @@ fn read_source(path: &Path, name: &str) -> Result<SourceFile, Diagnostic> {
             MAX_FILE_BYTES / 1024 / 1024
         )));
     }
-    let bytes = std::fs::read(path).map_err(|error| {
-        Diagnostic::error_without_location(format!("cannot read `{name}`: {}", io_reason(&error)))
-    })?;
+    // Read at most one byte past the limit: a device or a pipe reports no size up front.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| {
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(file, MAX_FILE_BYTES + 1),
+                &mut bytes,
+            )
+        })
+        .map_err(|error| {
+            Diagnostic::error_without_location(format!(
+                "cannot read `{name}`: {}",
+                io_reason(&error)
+            ))
+        })?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Diagnostic::error_without_location(format!(
+            "`{name}` is larger than {} MiB; embedctl reads desired-state files of up to that size",
+            MAX_FILE_BYTES / 1024 / 1024
+        )));
+    }
+    // A UTF-8 byte-order mark is not content; dropping it keeps line-1 columns right.
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        bytes.drain(..3);
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(name, text)),
         Err(error) => {
             let valid_up_to = error.utf8_error().valid_up_to();
             let lossy = String::from_utf8_lossy(error.as_bytes()).into_owned();
-            let source = SourceFile::new(name, lossy);
+            let ranges = mask::credential_ranges(&lossy);
+            let source = SourceFile::new(name, lossy).masked(&ranges);
             Err(Diagnostic::error(
                 &source,
                 (valid_up_to, 1).into(),

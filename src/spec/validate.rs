@@ -60,6 +60,18 @@ pub(super) fn load_packages(
     let mut packages = BTreeMap::new();
     for (key, manifest) in file.manifests.iter() {
         let written = &manifest.package.value;
+        if written.trim().is_empty() {
+            diagnostics.push(
+                Diagnostic::error(
+                    source,
+                    source.span_of(&manifest.package),
+                    "`package` is empty",
+                    "empty",
+                )
+                .with_help("give the package folder or .zip, relative to the desired-state file"),
+            );
+            continue;
+        }
         let path = base_dir.join(written);
         match Package::load(&path) {
             Ok(package) => {
@@ -313,7 +325,18 @@ impl Checker<'_> {
                 ),
                 Some(_) => {}
             }
+            let mut seen: HashMap<&str, usize> = HashMap::new();
             for function in &connection.recipe_functions {
+                if let Some(first) = seen.insert(function.value.as_str(), self.line_of(function)) {
+                    diagnostics.push(
+                        self.error(
+                            function,
+                            format!("recipe function `{}` is listed twice", function.value),
+                            &format!("also on line {first}"),
+                        )
+                        .with_help("list each recipe function once"),
+                    );
+                }
                 match package.recipe(&function.value) {
                     None => diagnostics.push(
                         self.error(function, format!("recipe function `{}` is not in the package", function.value), "unknown recipe")
@@ -417,7 +440,8 @@ impl Checker<'_> {
             SecretSource::Env(name) => {
                 if !is_env_name(&name.value) {
                     diagnostics.push(
-                        self.error(name, format!("`{}` is not an environment variable name", name.value), "invalid name")
+                        // The value is not repeated: a secret pasted here by mistake must not be.
+                        self.error(name, format!("`env:` of `{}` is not an environment variable name", field.value), "invalid name")
                             .with_help("use letters, digits and `_`, not starting with a digit"),
                     );
                 }
@@ -550,6 +574,9 @@ impl Checker<'_> {
 
     fn customer_credentials(&self, customer: &Customer, diagnostics: &mut Diagnostics) {
         for (reference, credentials) in customer.credentials.iter() {
+            // The values are checked whatever the key says: a literal secret must be reported even
+            // under a misspelt reference.
+            self.credentials(credentials, diagnostics);
             let Some((manifest_key, connection_key)) = reference.value.split_once('.') else {
                 diagnostics.push(
                     self.error(reference, format!("`{}` does not name a connection", reference.value), "expected `<manifest>.<connection>`")
@@ -597,7 +624,6 @@ impl Checker<'_> {
                         .with_help("end users connect their own accounts; credentials are only for default connections"),
                 );
             }
-            self.credentials(credentials, diagnostics);
         }
     }
 
@@ -715,9 +741,14 @@ impl Checker<'_> {
                             if uncovered.is_empty() && !users.is_empty() {
                                 continue;
                             }
+                            let whom = if users.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" for {}", list(uncovered.iter().copied()))
+                            };
                             (
                                 connection_key,
-                                format!("connection \"{}\" has no credentials", needed.name),
+                                format!("connection \"{}\" has no credentials{whom}", needed.name),
                                 format!("add `credentials:` to the connection (or per customer under `{reference}`)"),
                             )
                         }
@@ -772,22 +803,23 @@ fn check_email(email: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn check_base_url(url: &str) -> Result<(), &'static str> {
-    let rest = if let Some(rest) = url.strip_prefix("https://") {
-        rest
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', ':']).next().unwrap_or_default();
-        if host != "localhost" && host != "127.0.0.1" && host != "[" && !rest.starts_with("[::1]") {
-            return Err("plain `http://` is allowed only for a loopback host");
-        }
-        rest
-    } else {
-        return Err("it must start with `https://`");
-    };
-    if rest.is_empty() || rest.starts_with('/') {
-        return Err("it has no host");
+fn check_base_url(text: &str) -> Result<(), &'static str> {
+    let parsed = url::Url::parse(text).map_err(|_| "it is not a URL")?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("it must not carry a user name or password");
     }
-    Ok(())
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => return Err("it has no host"),
+    };
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err("plain `http://` is allowed only for a loopback host"),
+        _ => Err("it must start with `https://`"),
+    }
 }
 
 fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
@@ -824,6 +856,9 @@ mod tests {
         assert!(check_base_url("http://example.com/api").is_err());
         assert!(check_base_url("ftp://x").is_err());
         assert!(check_base_url("https://").is_err());
+        assert!(check_base_url("http://[::1]@evil.example/api").is_err());
+        assert!(check_base_url("https://x y/api").is_err());
+        assert!(check_base_url("http://[::1]:9000/api").is_ok());
     }
 
     #[test]

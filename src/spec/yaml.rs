@@ -9,10 +9,11 @@ use serde_saphyr::{Budget, DuplicateKeyPolicy, Options};
 
 use super::diagnostic::{Diagnostic, SourceFile};
 
-/// Reads `source` as one YAML document into `T`, or says where and why it cannot.
-pub fn parse<T: DeserializeOwned>(source: &SourceFile) -> Result<T, Diagnostic> {
-    serde_saphyr::from_str_with_options(source.text(), options())
-        .map_err(|error| to_diagnostic(&error, source))
+/// Reads `text` as one YAML document into `T`, or says where and why it cannot. Diagnostics
+/// show `display`: the same text with possible secrets masked.
+pub fn parse<T: DeserializeOwned>(text: &str, display: &SourceFile) -> Result<T, Diagnostic> {
+    serde_saphyr::from_str_with_options(text, options())
+        .map_err(|error| to_diagnostic(&error, display))
 }
 
 fn options() -> Options {
@@ -26,8 +27,11 @@ fn options() -> Options {
     budget.max_total_scalar_bytes = plenty;
     budget.max_depth = 64;
     budget.flow_nesting_limit = 64;
-    budget.max_aliases = 1_000;
-    budget.max_anchors = 1_000;
+    // Many aliases are normal (`<<: *defaults` on every customer); what must stay small is how
+    // much they expand, which `alias_limits` caps below.
+    budget.max_aliases = 1_000_000;
+    budget.enforce_alias_anchor_ratio = false;
+    budget.max_anchors = 1_000_000;
     budget.max_documents = 1;
     budget.max_recorded_anchor_events = 100_000;
     let mut options = Options::default();
@@ -44,13 +48,6 @@ fn to_diagnostic(error: &serde_saphyr::Error, source: &SourceFile) -> Diagnostic
     let diagnostic = match error.location() {
         Some(location) if location.line() > 0 => {
             let span = source.span_of_location(&location);
-            // A value the reader could not use inside a `credentials:` block may be a secret
-            // pasted in the wrong shape: the snippet shows it masked.
-            let source = &if inside_credentials(source.text(), span.offset()) {
-                source.masked(&[(span.offset(), span.len().max(1))])
-            } else {
-                source.clone()
-            };
             let label = if message.starts_with("missing key") {
                 "in this mapping"
             } else {
@@ -101,6 +98,15 @@ fn reword(message: &str) -> String {
             return format!("unknown key {field} (allowed here: {expected})");
         }
         return format!("unknown key {rest}");
+    }
+    if message.starts_with("cannot deserialize null") {
+        return "expected a value here, found nothing".to_owned();
+    }
+    if message.starts_with("cannot deserialize tagged scalar") {
+        return "YAML tags (`!!…`) are not supported here; write the plain value".to_owned();
+    }
+    if message == "expected string scalar" {
+        return "expected a single text value here".to_owned();
     }
     if message == "expected mapping start" {
         return "expected a mapping here".to_owned();
@@ -165,58 +171,5 @@ fn help_for(message: &str) -> Option<String> {
         )
     } else {
         None
-    }
-}
-
-/// Whether the byte `offset` lies in the value of a `credentials:` or `oauth_token_pair:` key, by
-/// walking up the block structure (indentation) from its line. Flow mappings on the key's own
-/// line (`credentials: { … }`) count too.
-fn inside_credentials(text: &str, offset: usize) -> bool {
-    fn key_of(line: &str) -> &str {
-        let trimmed = line.trim_start().trim_start_matches("- ").trim_start();
-        trimmed.split(':').next().unwrap_or_default().trim()
-    }
-    fn is_secret_key(key: &str) -> bool {
-        key == "credentials" || key == "oauth_token_pair"
-    }
-    let offset = offset.min(text.len());
-    let line_start = text[..offset].rfind('\n').map_or(0, |index| index + 1);
-    let line = text[line_start..].lines().next().unwrap_or_default();
-    if is_secret_key(key_of(line)) {
-        return true;
-    }
-    let mut indent = line.len() - line.trim_start().len();
-    for previous in text[..line_start].lines().rev() {
-        let trimmed = previous.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let previous_indent = previous.len() - trimmed.len();
-        if previous_indent < indent {
-            if is_secret_key(key_of(previous)) {
-                return true;
-            }
-            indent = previous_indent;
-            if indent == 0 {
-                break;
-            }
-        }
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::inside_credentials;
-
-    #[test]
-    fn finds_values_under_credentials() {
-        let text = "a:\n  credentials:\n    api_key: secret\n  name: x\n";
-        let secret = text.find("secret").unwrap_or_default();
-        let name = text.find(" x").unwrap_or_default() + 1;
-        assert!(inside_credentials(text, secret));
-        assert!(!inside_credentials(text, name));
-        let flow = "credentials: sk_live\n";
-        assert!(inside_credentials(flow, 13));
     }
 }

@@ -6,4 +6,5 @@ mod schema;
 mod sim_behaviour;
 mod sim_conformance;
 mod sim_context;
+mod sim_serve;
 mod validate_corpus;

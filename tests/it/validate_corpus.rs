@@ -33,6 +33,7 @@ fn expected_positions(file: &Path) -> Vec<String> {
         return vec![format!("{name}:1:1")];
     };
     let list = first
+        .trim_start_matches('\u{feff}')
         .strip_prefix("# expect: ")
         .unwrap_or_else(|| panic!("{name}: first line must be `# expect: LINE:COL`"));
     list.split(", ")
@@ -96,20 +97,78 @@ fn every_bad_file_is_refused_at_the_right_place() {
     }
 }
 
+/// Every corpus file that holds the canary (a literal secret in some shape) must not show it.
 #[test]
 fn a_literal_secret_never_reaches_the_output() {
-    for name in [
-        "literal_secret.yaml",
-        "literal_secret_customer.yaml",
-        "literal_oauth_token.yaml",
-        "credentials_scalar_instead_of_mapping.yaml",
-    ] {
+    let mut checked = 0;
+    for file in corpus_files() {
+        let bytes = std::fs::read(&file).expect("readable corpus file");
+        if !String::from_utf8_lossy(&bytes).contains("CANARY") {
+            continue;
+        }
+        checked += 1;
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 name");
         let outcome = run_in(&corpus_dir(), &["validate", "-f", name]);
         assert_eq!(outcome.code, 1, "{name}");
         assert!(
             !outcome.stderr.contains("CANARY") && !outcome.stdout.contains("CANARY"),
             "{name}: the literal secret leaked\n{}",
             outcome.stderr
+        );
+    }
+    assert!(checked >= 9, "only {checked} canary files");
+}
+
+/// Many aliases are normal: 1,001 customers sharing defaults through a merge key validate.
+#[test]
+fn many_aliases_are_not_an_alias_bomb() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut text = String::from(
+        "version: 1
+defaults: &defaults
+  notification_email: it@example.com
+",
+    );
+    text = text.replace(
+        "defaults: &defaults\n  notification_email: it@example.com\n",
+        "",
+    );
+    text.push_str("customers:\n");
+    for customer in 0..1_001 {
+        if customer == 0 {
+            text.push_str(&format!("  - &first\n    external_id: c-{customer}\n    name: C\n    notification_email: it@example.com\n"));
+        } else {
+            text.push_str(&format!("  - <<: *first\n    external_id: c-{customer}\n"));
+        }
+    }
+    std::fs::write(dir.path().join("aliases.yaml"), &text).expect("write");
+    let outcome = run_in(dir.path(), &["validate", "-f", "aliases.yaml"]);
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    assert_eq!(
+        outcome.stdout,
+        "1001 customers, 0 manifests, 0 runtime users: valid\n"
+    );
+}
+
+/// Prints how long each corpus file takes (issue 2: each within a second). A benchmark, not a
+/// test: run `cargo test --release --test it -- --ignored corpus_timings --nocapture`.
+#[test]
+#[ignore = "benchmark: prints timings, asserts nothing about speed"]
+fn corpus_timings() {
+    for file in corpus_files() {
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 name");
+        let started = std::time::Instant::now();
+        let outcome = run_in(&corpus_dir(), &["validate", "-f", name]);
+        println!(
+            "{:>8.1} ms  exit {}  {name}",
+            started.elapsed().as_secs_f64() * 1e3,
+            outcome.code
         );
     }
 }
@@ -167,4 +226,13 @@ fn a_missing_file_is_a_clear_error() {
 fn a_folder_is_not_a_file() {
     let outcome = run_in(&corpus_dir(), &["validate", "-f", "packages"]);
     insta::assert_snapshot!(outcome.transcript());
+}
+
+#[test]
+fn a_bad_flag_is_exit_1_and_names_the_flag() {
+    let outcome = run_in(&corpus_dir(), &["validate", "--fiel", "x.yaml"]);
+    assert_eq!(outcome.code, 1, "{}", outcome.transcript());
+    assert!(outcome.stderr.contains("--fiel"), "{}", outcome.stderr);
+    let help = run_in(&corpus_dir(), &["validate", "--help"]);
+    assert_eq!(help.code, 0, "{}", help.transcript());
 }

@@ -114,14 +114,13 @@ pub async fn create(State(sim): State<Simulator>, body: Bytes) -> Response {
     }
     let mut inner = sim.lock();
     let account = &mut inner.account;
-    if let Some(external) = &external_id {
-        if account
+    if let Some(external) = &external_id
+        && account
             .customers
             .values()
             .any(|customer| customer.external_id.as_deref() == Some(external))
-        {
-            problems.push(("external_id", "has already been taken"));
-        }
+    {
+        problems.push(("external_id", "has already been taken"));
     }
     if !problems.is_empty() {
         return validation_failed(&problems);
@@ -187,10 +186,10 @@ pub async fn update(
             }
         }
         for required in ["name", "notification_email"] {
-            if let Some(value) = body.get(required) {
-                if value.as_str().is_none_or(|text| text.trim().is_empty()) {
-                    return validation_failed(&[(required, "can't be blank")]);
-                }
+            if let Some(value) = body.get(required)
+                && value.as_str().is_none_or(|text| text.trim().is_empty())
+            {
+                return validation_failed(&[(required, "can't be blank")]);
             }
         }
         let now = account.now();

@@ -145,10 +145,11 @@ fn import_package(
                 .recipes
                 .values()
                 .find(|recipe| recipe.folder_id == folder && recipe.name == packaged.name)
+                && existing.running
+                && recipe_changes(existing, packaged)
+                && !restart
             {
-                if existing.running && recipe_changes(existing, packaged) && !restart {
-                    blocked.push(packaged.name.clone());
-                }
+                blocked.push(packaged.name.clone());
             }
         }
     }

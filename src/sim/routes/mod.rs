@@ -10,6 +10,7 @@ mod test_hooks;
 mod views;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
 use super::Simulator;
@@ -91,6 +92,10 @@ pub fn router(sim: Simulator) -> Router {
             get(test_hooks::faults).post(test_hooks::set_faults),
         )
         .fallback(|| async { not_found() });
-    api.layer(axum::middleware::from_fn_with_state(sim.clone(), gate))
+    // The gate enforces `max_body_bytes` (400 in Workato's shape); without this, axum's own 2 MB
+    // default would refuse larger package zips with a bare 413 first.
+    let body_limit = DefaultBodyLimit::max(sim.options().max_body_bytes);
+    api.layer(body_limit)
+        .layer(axum::middleware::from_fn_with_state(sim.clone(), gate))
         .with_state(sim)
 }

@@ -14,7 +14,7 @@ use crate::sim::http::{error, not_found, ok};
 use crate::sim::model::{Customer, Recipe};
 
 /// `GET …/recipes`: `{"items": [...]}` in descending id order; filters `folder_id`, `running`;
-/// `per_page` defaults to 10 (max 100); `exclude_code=true` leaves out the code.
+/// `per_page` defaults to 10 (max 100); `exclude_code=true` empties each `code`.
 pub async fn list(
     State(sim): State<Simulator>,
     Path(segment): Path<String>,

@@ -59,7 +59,9 @@ pub fn connection(connection: &Connection) -> Value {
     })
 }
 
-/// A recipe; `exclude_code` leaves out `code` as the list's `exclude_code=true` does.
+/// A recipe; `exclude_code` (the list's `exclude_code=true`) empties `code`, which Workato's
+/// `Recipe` schema requires (a string, "truncated if exclude_code is true"). `last_run_at` and
+/// `stopped_at` are strings when present, never null: absent until a run or a stop.
 pub fn recipe(recipe: &Recipe, user_id: u64, exclude_code: bool) -> Value {
     let mut applications = vec![recipe.trigger_application.clone()];
     for application in &recipe.action_applications {
@@ -99,8 +101,6 @@ pub fn recipe(recipe: &Recipe, user_id: u64, exclude_code: bool) -> Value {
         "job_succeeded_count": 0,
         "job_failed_count": 0,
         "lifetime_task_count": 0,
-        "last_run_at": null,
-        "stopped_at": recipe.stopped_at,
         "version_no": recipe.version_no,
         "stop_cause": recipe.stop_cause,
         "config": config,
@@ -111,9 +111,15 @@ pub fn recipe(recipe: &Recipe, user_id: u64, exclude_code: bool) -> Value {
         "version_comment": null,
         "tags": [],
     });
-    if !exclude_code {
-        if let Some(object) = value.as_object_mut() {
-            object.insert("code".to_owned(), Value::String(recipe.code.clone()));
+    if let Some(object) = value.as_object_mut() {
+        let code = if exclude_code {
+            ""
+        } else {
+            recipe.code.as_str()
+        };
+        object.insert("code".to_owned(), Value::String(code.to_owned()));
+        if let Some(stopped_at) = &recipe.stopped_at {
+            object.insert("stopped_at".to_owned(), Value::String(stopped_at.clone()));
         }
     }
     value
