@@ -56,6 +56,27 @@ pub struct SimServeArgs {
     /// Fail this share of API requests (0-1) with a 500.
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub fail_rate: f64,
+    /// Commit the next N writes of an endpoint family, then cut their responses (repeatable),
+    /// e.g. `--drop-after-commit connections=2`.
+    #[arg(long, value_name = "FAMILY=N", value_parser = family_count)]
+    pub drop_after_commit: Vec<(String, u32)>,
+}
+
+fn family_count(text: &str) -> Result<(String, u32), String> {
+    let (family, count) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not FAMILY=N"))?;
+    if crate::sim::Family::from_name(family).is_none() {
+        let known: Vec<&str> = crate::sim::Family::ALL.iter().map(|f| f.name()).collect();
+        return Err(format!(
+            "unknown family `{family}`; known: {}",
+            known.join(", ")
+        ));
+    }
+    let count = count
+        .parse::<u32>()
+        .map_err(|_| format!("`{count}` is not a count"))?;
+    Ok((family.to_owned(), count))
 }
 
 fn positive_number(text: &str) -> Result<f64, String> {

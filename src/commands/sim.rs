@@ -38,6 +38,11 @@ async fn run(args: &SimServeArgs) -> ExitStatus {
         ..SimOptions::default()
     };
     let simulator = Simulator::new(account, options);
+    simulator.set_faults(|faults| {
+        for (family, count) in &args.drop_after_commit {
+            faults.drop_after_commit.insert(family.clone(), *count);
+        }
+    });
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await {
         Ok(listener) => listener,
         Err(error) => {

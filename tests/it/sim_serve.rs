@@ -9,7 +9,13 @@ async fn serve_prints_its_url_and_saves_state_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("state.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_embedctl"))
-        .args(["sim", "serve", "--state"])
+        .args([
+            "sim",
+            "serve",
+            "--drop-after-commit",
+            "customers_create=1",
+            "--state",
+        ])
         .arg(&state)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -36,9 +42,18 @@ async fn serve_prints_its_url_and_saves_state_on_sigterm() {
             "external_id": "acme-001"
         }))
         .send()
+        .await;
+    assert!(
+        created.is_err(),
+        "the first create's response is dropped after commit: {created:?}"
+    );
+    let found = client
+        .get(format!("{base}/managed_users/Eacme-001"))
+        .bearer_auth("any-token")
+        .send()
         .await
         .expect("the simulator answers");
-    assert_eq!(created.status().as_u16(), 200);
+    assert_eq!(found.status().as_u16(), 200, "the create was committed");
     let unauthorized = client
         .get(format!("{base}/managed_users"))
         .send()
