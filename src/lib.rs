@@ -5,6 +5,11 @@
 
 pub mod cli;
 pub mod commands;
+pub mod credentials;
+pub mod desired;
+pub mod live;
 pub mod package;
+pub mod plan;
 pub mod sim;
 pub mod spec;
+pub mod workato;

@@ -1,0 +1,148 @@
+//! Resolving `{ env }` / `{ file }` credentials and fingerprinting them.
+//!
+//! The resolved values live in `ConnectionInput`, whose `Debug` prints no value, and exist only
+//! long enough to be fingerprinted (plan) or sent (apply). The fingerprint is HMAC-SHA256 over the
+//! canonical sorted JSON of `{"input": …, "oauth_token_pair": …}`, keyed by
+//! `EMBEDCTL_FINGERPRINT_KEY` (DESIGN.md §3); only its first 8 hex digits are ever shown.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Map, Value};
+use sha2::Sha256;
+
+use crate::spec::{KeyedMap, SecretSource, SettingValue, Spanned};
+
+/// The key used under `--sim`, so that the demo needs no exported variable. Never for Workato.
+pub const SIMULATOR_FINGERPRINT_KEY: &str = "embedctl-simulator-demo-key";
+
+/// The `input` and `oauth_token_pair` of one connection, resolved. Never printed.
+#[derive(Clone, PartialEq)]
+pub struct ConnectionInput {
+    /// Settings and credentials, sent as `input`.
+    pub input: BTreeMap<String, Value>,
+    /// `access_token` / `refresh_token`, sent as `oauth_token_pair`.
+    pub oauth_token_pair: Option<BTreeMap<String, String>>,
+}
+
+impl fmt::Debug for ConnectionInput {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("ConnectionInput")
+            .field("input_fields", &self.input.keys().collect::<Vec<_>>())
+            .field("oauth_token_pair", &self.oauth_token_pair.is_some())
+            .finish()
+    }
+}
+
+impl ConnectionInput {
+    /// The JSON body fields a connection update sends.
+    pub fn to_body(&self) -> Map<String, Value> {
+        let mut body = Map::new();
+        body.insert(
+            "input".to_owned(),
+            Value::Object(self.input.clone().into_iter().collect()),
+        );
+        if let Some(tokens) = &self.oauth_token_pair {
+            body.insert(
+                "oauth_token_pair".to_owned(),
+                Value::Object(
+                    tokens
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                        .collect(),
+                ),
+            );
+        }
+        body
+    }
+
+    /// HMAC-SHA256 of the canonical JSON, as 64 hex digits.
+    pub fn fingerprint(&self, key: &str) -> String {
+        // serde_json's Map is sorted (no `preserve_order` feature), so this JSON is canonical.
+        let canonical = Value::Object(self.to_body()).to_string();
+        let mut mac = match Hmac::<Sha256>::new_from_slice(key.as_bytes()) {
+            Ok(mac) => mac,
+            // HMAC takes keys of any length; this arm cannot happen.
+            Err(_) => return String::new(),
+        };
+        mac.update(canonical.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
+
+/// Why a connection's input could not be resolved (no secret in it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unresolved(pub String);
+
+/// Resolves settings and credentials into the input a connection update sends. `lookup` reads an
+/// environment variable (injected so tests need not touch the process environment); files are
+/// relative to `base_dir`, with one trailing newline dropped.
+pub fn resolve(
+    settings: &KeyedMap<Spanned<SettingValue>>,
+    credentials: &KeyedMap<Spanned<SecretSource>>,
+    base_dir: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<ConnectionInput, Unresolved> {
+    let mut input = BTreeMap::new();
+    for (key, value) in settings.iter() {
+        let value = match &value.value {
+            SettingValue::Text(text) => Value::String(text.clone()),
+            SettingValue::Integer(number) => Value::from(*number),
+            SettingValue::Number(number) => Value::from(*number),
+            SettingValue::Boolean(flag) => Value::Bool(*flag),
+        };
+        input.insert(key.value.clone(), value);
+    }
+    let mut oauth_token_pair = None;
+    for (key, value) in credentials.iter() {
+        match &value.value {
+            SecretSource::Nested(tokens) if key.value == "oauth_token_pair" => {
+                let mut pair = BTreeMap::new();
+                for (token, source) in tokens.iter() {
+                    pair.insert(token.value.clone(), read_secret(&source.value, base_dir, lookup)?);
+                }
+                oauth_token_pair = Some(pair);
+            }
+            other => {
+                input.insert(key.value.clone(), Value::String(read_secret(other, base_dir, lookup)?));
+            }
+        }
+    }
+    Ok(ConnectionInput {
+        input,
+        oauth_token_pair,
+    })
+}
+
+fn read_secret(
+    source: &SecretSource,
+    base_dir: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, Unresolved> {
+    match source {
+        SecretSource::Env(name) => lookup(&name.value)
+            .filter(|value| !value.is_empty())
+            .ok_or_else(|| Unresolved(format!("`{}` is not set", name.value))),
+        SecretSource::File(path) => {
+            let full = base_dir.join(&path.value);
+            let text = std::fs::read_to_string(&full)
+                .map_err(|_| Unresolved(format!("`{}` cannot be read", path.value)))?;
+            let text = text.strip_suffix('\n').unwrap_or(&text);
+            let text = text.strip_suffix('\r').unwrap_or(text);
+            Ok(text.to_owned())
+        }
+        _ => Err(Unresolved("a credential is not `{ env }` or `{ file }`".to_owned())),
+    }
+}
+
+/// The fingerprint as shown: its first 8 hex digits.
+pub fn short_fingerprint(fingerprint: &str) -> &str {
+    fingerprint.get(..8).unwrap_or(fingerprint)
+}

@@ -1,0 +1,227 @@
+//! `Desired`: the file's intent, resolved into exactly what `diff` compares.
+//!
+//! Built from a validated `Spec`. Credentials are resolved here (this reads environment variables
+//! and secret files: the only I/O on the way to a plan besides `observe`), and only their
+//! fingerprints are kept, so `Desired` holds no secret and `diff` stays pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::credentials::{self, Unresolved};
+use crate::spec::{Parent, Spec};
+
+/// What the file asks for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Desired {
+    /// Customers in file order.
+    pub customers: Vec<DesiredCustomer>,
+    /// Manifests by key.
+    pub manifests: BTreeMap<String, DesiredManifest>,
+}
+
+/// A manifest with what its package holds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DesiredManifest {
+    pub key: String,
+    /// The project name in the customer workspace.
+    pub folder: String,
+    pub restart_recipes: bool,
+    /// The package digest (DESIGN.md §3).
+    pub digest: String,
+    /// Every recipe of the package.
+    pub recipes: Vec<DesiredRecipe>,
+    /// Names of the recipes that must be running.
+    pub required: BTreeSet<String>,
+    /// The connections the manifest manages, in file order.
+    pub connections: Vec<DesiredConnection>,
+}
+
+/// A recipe of a package.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DesiredRecipe {
+    pub name: String,
+    pub is_recipe_function: bool,
+    /// Names of the package connections it needs authorized to start (not `skip_validation`).
+    pub needs: Vec<String>,
+    /// The connectors it uses.
+    pub providers: Vec<String>,
+}
+
+/// A connection the manifest manages.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DesiredConnection {
+    pub key: String,
+    pub name: String,
+    pub provider: String,
+    pub runtime_users: bool,
+    pub parent: Parent,
+    pub recipe_functions: Vec<String>,
+    /// Whether end users also need a plain connection: a recipe that is not a recipe function
+    /// uses this connector.
+    pub plain_needed: bool,
+}
+
+/// A customer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DesiredCustomer {
+    pub external_id: String,
+    pub name: String,
+    pub notification_email: String,
+    pub manifests: Vec<String>,
+    pub prune_runtime_users: bool,
+    pub runtime_users: Vec<DesiredUser>,
+    /// Per `<manifest>.<connection>` of every default connection of its manifests.
+    pub credentials: BTreeMap<String, CredentialState>,
+}
+
+/// An end user.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DesiredUser {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+impl DesiredUser {
+    /// The name used in connection names: the display name, else the id.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// What embedctl knows of the credentials it would send to one default connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CredentialState {
+    /// The file gives neither credentials nor settings: embedctl can never authorize it.
+    Absent,
+    /// Resolved: the HMAC fingerprint of what would be sent.
+    Known { fingerprint: String },
+    /// Not resolvable now (an unset variable, no fingerprint key): "(known at apply)".
+    Unknown { why: String },
+}
+
+/// How to resolve secrets while building `Desired`.
+pub struct Resolver<'a> {
+    /// Reads an environment variable.
+    pub lookup: &'a dyn Fn(&str) -> Option<String>,
+    /// The HMAC key of fingerprints; `None` leaves every credential `Unknown`.
+    pub fingerprint_key: Option<String>,
+}
+
+impl Desired {
+    /// Resolves a validated spec.
+    pub fn from_spec(spec: &Spec, resolver: &Resolver<'_>) -> Desired {
+        let mut desired = Desired::default();
+        for (key, manifest) in spec.file.manifests.iter() {
+            let Some(package) = spec.packages.get(&key.value) else {
+                continue;
+            };
+            let recipes: Vec<DesiredRecipe> = package
+                .recipes
+                .iter()
+                .map(|recipe| DesiredRecipe {
+                    name: recipe.name.clone(),
+                    is_recipe_function: recipe.is_recipe_function,
+                    needs: package
+                        .connections_required_by(recipe)
+                        .into_iter()
+                        .map(|connection| connection.name.clone())
+                        .collect(),
+                    providers: recipe.config.iter().map(|entry| entry.provider.clone()).collect(),
+                })
+                .collect();
+            let required = match &manifest.recipes {
+                Some(list) => list.value.iter().map(|name| name.value.clone()).collect(),
+                None => recipes.iter().map(|recipe| recipe.name.clone()).collect(),
+            };
+            let connections = manifest
+                .connections
+                .iter()
+                .map(|(connection_key, connection)| DesiredConnection {
+                    key: connection_key.value.clone(),
+                    name: connection.name.value.clone(),
+                    provider: connection.provider.value.clone(),
+                    runtime_users: connection.runtime_users,
+                    parent: connection.parent.as_ref().map(|p| p.value).unwrap_or_default(),
+                    recipe_functions: connection
+                        .recipe_functions
+                        .iter()
+                        .map(|function| function.value.clone())
+                        .collect(),
+                    plain_needed: recipes.iter().any(|recipe| {
+                        !recipe.is_recipe_function
+                            && recipe.providers.contains(&connection.provider.value)
+                    }),
+                })
+                .collect();
+            desired.manifests.insert(
+                key.value.clone(),
+                DesiredManifest {
+                    key: key.value.clone(),
+                    folder: manifest.folder.value.clone(),
+                    restart_recipes: manifest.restart_recipes,
+                    digest: package.digest.as_str().to_owned(),
+                    recipes,
+                    required,
+                    connections,
+                },
+            );
+        }
+        for customer in &spec.file.customers {
+            let customer = &customer.value;
+            let mut credentials = BTreeMap::new();
+            for manifest_key in &customer.manifests {
+                let Some(manifest) = spec.file.manifests.get(&manifest_key.value) else {
+                    continue;
+                };
+                for (connection_key, connection) in manifest.connections.iter() {
+                    if connection.runtime_users {
+                        continue;
+                    }
+                    let reference = format!("{}.{}", manifest_key.value, connection_key.value);
+                    let credential_map = customer
+                        .credentials
+                        .get(&reference)
+                        .unwrap_or(&connection.credentials);
+                    let state = if credential_map.is_empty() && connection.settings.is_empty() {
+                        CredentialState::Absent
+                    } else {
+                        match (
+                            &resolver.fingerprint_key,
+                            credentials::resolve(
+                                &connection.settings,
+                                credential_map,
+                                spec.base_dir(),
+                                resolver.lookup,
+                            ),
+                        ) {
+                            (Some(key), Ok(input)) => CredentialState::Known {
+                                fingerprint: input.fingerprint(key),
+                            },
+                            (None, Ok(_)) => CredentialState::Unknown {
+                                why: "`EMBEDCTL_FINGERPRINT_KEY` is not set".to_owned(),
+                            },
+                            (_, Err(Unresolved(why))) => CredentialState::Unknown { why },
+                        }
+                    };
+                    credentials.insert(reference, state);
+                }
+            }
+            desired.customers.push(DesiredCustomer {
+                external_id: customer.external_id.value.clone(),
+                name: customer.name.value.clone(),
+                notification_email: customer.notification_email.value.clone(),
+                manifests: customer.manifests.iter().map(|m| m.value.clone()).collect(),
+                prune_runtime_users: customer.prune_runtime_users,
+                runtime_users: customer
+                    .runtime_users
+                    .iter()
+                    .map(|user| DesiredUser {
+                        id: user.value.id.value.clone(),
+                        name: user.value.name.as_ref().map(|name| name.value.clone()),
+                    })
+                    .collect(),
+                credentials,
+            });
+        }
+        desired
+    }
+}

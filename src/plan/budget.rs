@@ -1,0 +1,91 @@
+//! The API budget of an apply: calls per endpoint family and the time Workato's published
+//! limits impose on them (DESIGN.md §7). Printed by `plan` so that nobody is surprised by a
+//! two-hour rollout after pressing `apply`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Action, Change, Kind};
+use crate::workato::limits::EndpointFamily;
+
+/// The calls an apply needs and the least time they take.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ApiBudget {
+    /// By family name.
+    pub families: BTreeMap<String, FamilyBudget>,
+    /// The shortest time the published limits allow for the whole apply, in seconds.
+    pub min_seconds: u64,
+}
+
+/// One family's part of the budget.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FamilyBudget {
+    pub calls: u64,
+    pub limit_per_minute: u64,
+}
+
+impl ApiBudget {
+    /// All calls.
+    pub fn total_calls(&self) -> u64 {
+        self.families.values().map(|family| family.calls).sum()
+    }
+}
+
+/// The calls each change costs at apply time, by family, including the bookkeeping writes
+/// (properties), the import polls and the live re-checks of the phase-4 gate.
+pub fn budget_of(changes: &[Change], share: f64) -> ApiBudget {
+    let mut calls: BTreeMap<EndpointFamily, u64> = BTreeMap::new();
+    let mut add = |family: EndpointFamily, count: u64| *calls.entry(family).or_default() += count;
+    let mut gate_checks = std::collections::BTreeSet::new();
+    for change in changes {
+        match (change.kind, change.action) {
+            (Kind::Customer, Action::Create) => add(EndpointFamily::CustomersCreate, 1),
+            (Kind::Customer, _) => add(EndpointFamily::Customers, 1),
+            (Kind::Folder, Action::Create) => {
+                add(EndpointFamily::Folders, 1);
+                add(EndpointFamily::PropertiesUpsert, 1);
+            }
+            (Kind::Folder, _) => add(EndpointFamily::Folders, 1),
+            (Kind::Package, _) => {
+                add(EndpointFamily::ImportsCreate, 1);
+                // Polls: the first after a short wait usually finds the import done; two is
+                // the honest typical count.
+                add(EndpointFamily::ImportsStatus, 2);
+                add(EndpointFamily::PropertiesUpsert, 1);
+                // The import creates recipes and connections that later phases need the ids of.
+                add(EndpointFamily::RecipesRead, 1);
+                add(EndpointFamily::ConnectionsList, 1);
+            }
+            (Kind::Connection, _) => {
+                add(EndpointFamily::Connections, 1);
+                add(EndpointFamily::PropertiesUpsert, 1);
+            }
+            (Kind::Recipe, _) => add(EndpointFamily::Recipes, 1),
+            (Kind::RuntimeConnection, Action::Replace) => add(EndpointFamily::Connections, 2),
+            (Kind::RuntimeConnection, _) => {
+                add(EndpointFamily::Connections, 1);
+                if gate_checks.insert(change.customer.clone()) {
+                    add(EndpointFamily::ConnectionsList, 1);
+                    add(EndpointFamily::RecipesRead, 1);
+                }
+            }
+            (Kind::Gate, _) => {}
+        }
+    }
+    let share = if share > 0.0 && share <= 1.0 { share } else { 1.0 };
+    let mut budget = ApiBudget::default();
+    let mut slowest = 0.0f64;
+    for (family, count) in calls {
+        slowest = slowest.max(family.min_seconds(count, share));
+        budget.families.insert(
+            family.name().to_owned(),
+            FamilyBudget {
+                calls: count,
+                limit_per_minute: (family.limit_per_minute() * share).floor() as u64,
+            },
+        );
+    }
+    budget.min_seconds = slowest.ceil() as u64;
+    budget
+}

@@ -1,0 +1,307 @@
+//! The plan: what `apply` would do, change by change, per customer and phase (DESIGN.md §1, §4).
+//!
+//! `diff` builds it from `Desired` × `Live` with no I/O; the renderers print it; `apply` follows
+//! it without making decisions of its own.
+
+mod budget;
+mod diff;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use budget::{ApiBudget, FamilyBudget, budget_of};
+pub use diff::diff;
+
+/// The JSON format version of a rendered plan.
+pub const FORMAT_VERSION: &str = "1.0";
+
+/// Everything a plan says.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Plan {
+    /// Changes apply will make, ordered by customer, then phase.
+    pub changes: Vec<Change>,
+    /// Changes that cannot happen until something outside the plan changes.
+    pub blocked: Vec<Change>,
+    /// End users whose runtime user connection waits for them to authorize it.
+    pub pending_users: Vec<PendingUser>,
+    /// Objects in Workato that the file does not list (reported, never deleted).
+    pub unmanaged: Vec<Unmanaged>,
+    /// Customers skipped in this version (Embedded environments), with why.
+    pub skipped: Vec<SkippedCustomer>,
+    /// Things the reader should know that change nothing (e.g. credentials not compared).
+    pub notes: Vec<String>,
+}
+
+/// One change.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Change {
+    /// The customer's `external_id`.
+    pub customer: String,
+    /// 1 customer, 2 package, 3 activation, 4 runtime users.
+    pub phase: u8,
+    pub action: Action,
+    pub kind: Kind,
+    /// What the change is about, readable and stable (`files-sync`, `files-sync.partner_app`,
+    /// `files-sync/List files`, `files-sync.dropbox/user-a/Get file`).
+    pub key: String,
+    pub reason: Reason,
+    /// The compared fields as they are, secrets masked; `null` for a create.
+    pub before: Value,
+    /// The compared fields as they will be, secrets masked.
+    pub after: Value,
+    /// Why a blocked change cannot happen (only in `blocked`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
+    /// The Workato ids apply needs (customer, folder, connection, recipe), when known.
+    pub target: Target,
+}
+
+/// The ids of the objects a change touches; absent ids are created by earlier changes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Target {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipe_id: Option<u64>,
+    /// For runtime user connections: the parent connection's id (`parent: default`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<u64>,
+}
+
+/// What a change does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    Replace,
+    Disconnect,
+    Import,
+    Authorize,
+    Start,
+}
+
+impl Action {
+    /// The marker in the text plan: `+` create, `~` update, `-` delete, `±` replace.
+    pub fn marker(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Delete | Action::Disconnect => "-",
+            Action::Replace => "-/+",
+            Action::Update | Action::Import | Action::Authorize | Action::Start => "~",
+        }
+    }
+
+    /// The action's name as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Replace => "replace",
+            Action::Disconnect => "disconnect",
+            Action::Import => "import",
+            Action::Authorize => "authorize",
+            Action::Start => "start",
+        }
+    }
+}
+
+/// The kind of object a change is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Customer,
+    Folder,
+    Package,
+    Connection,
+    Recipe,
+    RuntimeConnection,
+    Gate,
+}
+
+impl Kind {
+    /// The kind's name as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Customer => "customer",
+            Kind::Folder => "folder",
+            Kind::Package => "package",
+            Kind::Connection => "connection",
+            Kind::Recipe => "recipe",
+            Kind::RuntimeConnection => "runtime_connection",
+            Kind::Gate => "gate",
+        }
+    }
+}
+
+/// The stable reason codes of DESIGN.md §4 (a new one is added, never renamed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Reason {
+    #[serde(rename = "customer.missing")]
+    CustomerMissing,
+    #[serde(rename = "customer.changed")]
+    CustomerChanged,
+    #[serde(rename = "folder.missing")]
+    FolderMissing,
+    #[serde(rename = "folder.renamed")]
+    FolderRenamed,
+    #[serde(rename = "package.not_imported")]
+    PackageNotImported,
+    #[serde(rename = "package.changed")]
+    PackageChanged,
+    #[serde(rename = "package.recipes_running")]
+    PackageRecipesRunning,
+    #[serde(rename = "connection.credentials_missing")]
+    ConnectionCredentialsMissing,
+    #[serde(rename = "connection.credentials_changed")]
+    ConnectionCredentialsChanged,
+    #[serde(rename = "connection.auth_failed")]
+    ConnectionAuthFailed,
+    #[serde(rename = "connection.no_credentials")]
+    ConnectionNoCredentials,
+    #[serde(rename = "recipe.not_running")]
+    RecipeNotRunning,
+    #[serde(rename = "recipe.stopped_by_workato")]
+    RecipeStoppedByWorkato,
+    #[serde(rename = "recipe.cannot_start")]
+    RecipeCannotStart,
+    #[serde(rename = "runtime_connection.missing")]
+    RuntimeConnectionMissing,
+    #[serde(rename = "runtime_connection.renamed")]
+    RuntimeConnectionRenamed,
+    #[serde(rename = "runtime_connection.wrong_parent")]
+    RuntimeConnectionWrongParent,
+    #[serde(rename = "runtime_connection.unlisted")]
+    RuntimeConnectionUnlisted,
+    #[serde(rename = "runtime_connection.pending")]
+    RuntimeConnectionPending,
+    #[serde(rename = "customer.unmanaged")]
+    CustomerUnmanaged,
+    #[serde(rename = "gate.closed")]
+    GateClosed,
+}
+
+impl Reason {
+    /// The code as written in DESIGN.md (`customer.missing`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::CustomerMissing => "customer.missing",
+            Reason::CustomerChanged => "customer.changed",
+            Reason::FolderMissing => "folder.missing",
+            Reason::FolderRenamed => "folder.renamed",
+            Reason::PackageNotImported => "package.not_imported",
+            Reason::PackageChanged => "package.changed",
+            Reason::PackageRecipesRunning => "package.recipes_running",
+            Reason::ConnectionCredentialsMissing => "connection.credentials_missing",
+            Reason::ConnectionCredentialsChanged => "connection.credentials_changed",
+            Reason::ConnectionAuthFailed => "connection.auth_failed",
+            Reason::ConnectionNoCredentials => "connection.no_credentials",
+            Reason::RecipeNotRunning => "recipe.not_running",
+            Reason::RecipeStoppedByWorkato => "recipe.stopped_by_workato",
+            Reason::RecipeCannotStart => "recipe.cannot_start",
+            Reason::RuntimeConnectionMissing => "runtime_connection.missing",
+            Reason::RuntimeConnectionRenamed => "runtime_connection.renamed",
+            Reason::RuntimeConnectionWrongParent => "runtime_connection.wrong_parent",
+            Reason::RuntimeConnectionUnlisted => "runtime_connection.unlisted",
+            Reason::RuntimeConnectionPending => "runtime_connection.pending",
+            Reason::CustomerUnmanaged => "customer.unmanaged",
+            Reason::GateClosed => "gate.closed",
+        }
+    }
+}
+
+/// An end user who still has to authorize a runtime user connection.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PendingUser {
+    pub customer: String,
+    /// The end user's id (`runtime_users[].id`).
+    pub user: String,
+    /// `<manifest>.<connection>`, and the recipe function when the connection is dedicated to one.
+    pub connection: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipe_function: Option<String>,
+    /// The connection's id when it exists already; `None` when this plan creates it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<u64>,
+    pub reason: Reason,
+}
+
+/// Something in Workato the file does not list.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Unmanaged {
+    /// The customer it belongs to (its own external id for an unmanaged customer).
+    pub customer: String,
+    pub kind: Kind,
+    pub key: String,
+    pub reason: Reason,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+}
+
+/// A customer the plan leaves alone, with why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SkippedCustomer {
+    pub customer: String,
+    pub why: String,
+}
+
+/// Counts for the summary line.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+    pub blocked: usize,
+    pub pending_users: usize,
+    pub unmanaged: usize,
+}
+
+impl Plan {
+    /// The counts of the summary line (`Plan: 3 to create, 1 to update, 0 to delete; …`).
+    /// Imports, authorizations and starts count as updates; a replace counts as both a create
+    /// and a delete.
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary {
+            blocked: self.blocked.len(),
+            pending_users: self.pending_users.len(),
+            unmanaged: self.unmanaged.len(),
+            ..Summary::default()
+        };
+        for change in &self.changes {
+            match change.action {
+                Action::Create => summary.create += 1,
+                Action::Delete | Action::Disconnect => summary.delete += 1,
+                Action::Replace => {
+                    summary.create += 1;
+                    summary.delete += 1;
+                }
+                Action::Update | Action::Import | Action::Authorize | Action::Start => {
+                    summary.update += 1
+                }
+            }
+        }
+        summary
+    }
+
+    /// Whether apply would write anything.
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// The changes grouped by customer, in order.
+    pub fn customers(&self) -> BTreeMap<&str, Vec<&Change>> {
+        let mut grouped: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
+        for change in self.changes.iter().chain(&self.blocked) {
+            grouped.entry(change.customer.as_str()).or_default().push(change);
+        }
+        grouped
+    }
+}
