@@ -73,7 +73,11 @@ pub fn budget_of(changes: &[Change], share: f64) -> ApiBudget {
             (Kind::Gate, _) => {}
         }
     }
-    let share = if share > 0.0 && share <= 1.0 { share } else { 1.0 };
+    let share = if share > 0.0 && share <= 1.0 {
+        share
+    } else {
+        1.0
+    };
     let mut budget = ApiBudget::default();
     let mut slowest = 0.0f64;
     for (family, count) in calls {

@@ -1,1 +1,847 @@
-pub fn diff() {}
+//! `diff`: Desired × Live → Plan. Pure and deterministic (ARCHITECTURE.md invariant 1): no I/O,
+//! no clock, no randomness; the same inputs give the same plan, byte for byte once rendered.
+//!
+//! It walks each customer bottom-up through the four phases of DESIGN.md §1 and keeps track of
+//! what the world will look like after this plan's earlier changes, so that a later phase is
+//! planned when an earlier change will open its gate, and blocked (with the reason) when nothing
+//! in the plan can.
+
+use serde_json::{Value, json};
+
+use super::{Action, Change, Kind, PendingUser, Plan, Reason, SkippedCustomer, Target, Unmanaged};
+use crate::credentials::short_fingerprint;
+use crate::desired::{
+    CredentialState, Desired, DesiredConnection, DesiredCustomer, DesiredManifest, DesiredUser,
+};
+use crate::live::{Live, LiveConnection, LiveCustomer, LiveRecipe, property};
+use crate::spec::Parent;
+
+/// Computes the plan that makes `live` match `desired`.
+pub fn diff(desired: &Desired, live: &Live) -> Plan {
+    let mut plan = Plan::default();
+    for customer in &desired.customers {
+        let live_customer = live.customers.get(&customer.external_id);
+        if live_customer.is_some_and(|c| c.has_environments) {
+            plan.skipped.push(SkippedCustomer {
+                customer: customer.external_id.clone(),
+                why: "the customer has Embedded environments (DEV/TEST/PROD), which this version does not manage".to_owned(),
+            });
+            continue;
+        }
+        CustomerDiff {
+            desired,
+            customer,
+            live: live_customer,
+            plan: &mut plan,
+        }
+        .run();
+    }
+    for unmanaged in &live.unmanaged_customers {
+        plan.unmanaged.push(Unmanaged {
+            customer: unmanaged
+                .external_id
+                .clone()
+                .unwrap_or_else(|| format!("id:{}", unmanaged.id)),
+            kind: Kind::Customer,
+            key: unmanaged.name.clone(),
+            reason: Reason::CustomerUnmanaged,
+            id: Some(unmanaged.id),
+        });
+    }
+    plan
+}
+
+/// The plan of one customer.
+struct CustomerDiff<'a> {
+    desired: &'a Desired,
+    customer: &'a DesiredCustomer,
+    live: Option<&'a LiveCustomer>,
+    plan: &'a mut Plan,
+}
+
+/// What one manifest will look like after this plan's phase 2 and 3 changes.
+struct ManifestOutlook {
+    folder_id: Option<u64>,
+    /// Why the phase-4 gate stays closed, if it does.
+    gate_closed_by: Option<String>,
+}
+
+impl<'a> CustomerDiff<'a> {
+    fn run(mut self) {
+        let customer_id = self.live.map(|c| c.id);
+        self.phase_customer(customer_id);
+        for manifest_key in &self.customer.manifests {
+            let Some(manifest) = self.desired.manifests.get(manifest_key) else {
+                continue;
+            };
+            let outlook = self.phases_package_and_activation(manifest, customer_id);
+            self.phase_runtime_users(manifest, customer_id, &outlook);
+        }
+    }
+
+    fn change(
+        &self,
+        phase: u8,
+        action: Action,
+        kind: Kind,
+        key: String,
+        reason: Reason,
+        before: Value,
+        after: Value,
+        target: Target,
+    ) -> Change {
+        Change {
+            customer: self.customer.external_id.clone(),
+            phase,
+            action,
+            kind,
+            key,
+            reason,
+            before,
+            after,
+            blocked_by: None,
+            target,
+        }
+    }
+
+    fn block(&mut self, mut change: Change, why: String) {
+        change.blocked_by = Some(why);
+        self.plan.blocked.push(change);
+    }
+
+    fn property(&self, name: &str) -> Option<&'a str> {
+        self.live
+            .and_then(|c| c.properties.get(name))
+            .map(String::as_str)
+    }
+
+    // Phase 1: the managed user.
+    fn phase_customer(&mut self, customer_id: Option<u64>) {
+        let wanted = json!({
+            "name": self.customer.name,
+            "notification_email": self.customer.notification_email,
+        });
+        let target = Target {
+            customer_id,
+            ..Target::default()
+        };
+        match self.live {
+            None => {
+                let change = self.change(
+                    1,
+                    Action::Create,
+                    Kind::Customer,
+                    self.customer.external_id.clone(),
+                    Reason::CustomerMissing,
+                    Value::Null,
+                    json!({
+                        "external_id": self.customer.external_id,
+                        "name": self.customer.name,
+                        "notification_email": self.customer.notification_email,
+                    }),
+                    target,
+                );
+                self.plan.changes.push(change);
+            }
+            Some(live) => {
+                let current = json!({
+                    "name": live.name,
+                    "notification_email": live.notification_email,
+                });
+                let (before, after) = changed_fields(&current, &wanted);
+                if !after.is_empty() {
+                    let change = self.change(
+                        1,
+                        Action::Update,
+                        Kind::Customer,
+                        self.customer.external_id.clone(),
+                        Reason::CustomerChanged,
+                        Value::Object(before),
+                        Value::Object(after),
+                        target,
+                    );
+                    self.plan.changes.push(change);
+                }
+            }
+        }
+    }
+
+    /// The live recipes of a manifest by package recipe name. Recipes are found by name among all
+    /// the workspace's recipes (imports create sub-folders); a name found more than once prefers
+    /// the manifest folder, then the lowest id.
+    fn manifest_recipes<'m>(
+        &self,
+        manifest: &'m DesiredManifest,
+        folder_id: Option<u64>,
+    ) -> Vec<(&'m str, Option<&'a LiveRecipe>)> {
+        manifest
+            .recipes
+            .iter()
+            .map(|recipe| {
+                let found = self.live.and_then(|live| {
+                    let mut candidates: Vec<&LiveRecipe> = live
+                        .recipes
+                        .iter()
+                        .filter(|candidate| candidate.name == recipe.name)
+                        .collect();
+                    candidates.sort_by_key(|candidate| {
+                        let inside = match (folder_id, candidate.folder_id) {
+                            (Some(root), Some(folder)) => in_subtree(live, folder, root),
+                            _ => false,
+                        };
+                        (!inside, candidate.id)
+                    });
+                    candidates.first().copied()
+                });
+                (recipe.name.as_str(), found)
+            })
+            .collect()
+    }
+
+    /// The default (non-runtime) live connection of a desired connection: the one the manifest's
+    /// recipes use for that provider, else the one with its name and provider and no end user.
+    fn default_connection(
+        &mut self,
+        connection: &DesiredConnection,
+        recipes: &[(&str, Option<&'a LiveRecipe>)],
+    ) -> Option<&'a LiveConnection> {
+        let live = self.live?;
+        let used: Option<u64> = recipes
+            .iter()
+            .filter_map(|(_, recipe)| *recipe)
+            .flat_map(|recipe| recipe.config.iter())
+            .filter(|entry| entry.provider == connection.provider)
+            .filter_map(|entry| entry.account_id)
+            .find(|id| {
+                live.connections
+                    .iter()
+                    .any(|c| c.id == *id && !c.is_runtime() && c.name == connection.name)
+            });
+        if let Some(id) = used {
+            return live.connections.iter().find(|c| c.id == id);
+        }
+        let candidates: Vec<&LiveConnection> = live
+            .connections
+            .iter()
+            .filter(|c| {
+                c.name == connection.name && c.provider == connection.provider && !c.is_runtime()
+            })
+            .collect();
+        if candidates.len() > 1 {
+            let ids: Vec<String> = candidates.iter().map(|c| c.id.to_string()).collect();
+            self.plan.notes.push(format!(
+                "customer `{}`: {} connections are named \"{}\" ({}): embedctl uses {}; delete or rename the others",
+                self.customer.external_id,
+                candidates.len(),
+                connection.name,
+                ids.join(", "),
+                ids[0]
+            ));
+        }
+        candidates.into_iter().min_by_key(|c| c.id)
+    }
+
+    // Phases 2 and 3 of one manifest.
+    fn phases_package_and_activation(
+        &mut self,
+        manifest: &DesiredManifest,
+        customer_id: Option<u64>,
+    ) -> ManifestOutlook {
+        let key = manifest.key.clone();
+        // Phase 2: folder.
+        let recorded_folder = self
+            .property(&property::folder(&key))
+            .and_then(|id| id.parse::<u64>().ok());
+        let found_folder = self.live.and_then(|live| {
+            live.projects
+                .as_ref()
+                .and_then(|projects| projects.iter().find(|p| p.name == manifest.folder))
+                .map(|p| p.id)
+        });
+        let folder_id = recorded_folder.or(found_folder);
+        if folder_id.is_none() {
+            let change = self.change(
+                2,
+                Action::Create,
+                Kind::Folder,
+                key.clone(),
+                Reason::FolderMissing,
+                Value::Null,
+                json!({ "name": manifest.folder }),
+                Target {
+                    customer_id,
+                    ..Target::default()
+                },
+            );
+            self.plan.changes.push(change);
+        }
+
+        let recipes = self.manifest_recipes(manifest, folder_id);
+        // Phase 2: package.
+        let recorded_digest = self.property(&property::digest(&key)).map(str::to_owned);
+        let mut import_planned = false;
+        let mut import_blocked = None;
+        if recorded_digest.as_deref() != Some(manifest.digest.as_str()) {
+            let reason = if recorded_digest.is_none() {
+                Reason::PackageNotImported
+            } else {
+                Reason::PackageChanged
+            };
+            let change = self.change(
+                2,
+                Action::Import,
+                Kind::Package,
+                key.clone(),
+                reason,
+                recorded_digest.as_ref().map_or(
+                    Value::Null,
+                    |digest| json!({ "digest": short_digest(digest) }),
+                ),
+                json!({
+                    "digest": short_digest(&manifest.digest),
+                    "folder": manifest.folder,
+                    "restart_recipes": manifest.restart_recipes,
+                }),
+                Target {
+                    customer_id,
+                    folder_id,
+                    ..Target::default()
+                },
+            );
+            let running: Vec<&str> = recipes
+                .iter()
+                .filter(|(name, recipe)| {
+                    manifest.required.contains(*name) && recipe.is_some_and(|r| r.running)
+                })
+                .map(|(name, _)| *name)
+                .collect();
+            if reason == Reason::PackageChanged && !manifest.restart_recipes && !running.is_empty()
+            {
+                let mut change = change;
+                change.reason = Reason::PackageRecipesRunning;
+                let why = format!(
+                    "recipes are running ({}) and `restart_recipes` is false: Workato refuses the import; stop them or set `restart_recipes: true`",
+                    quoted_list(&running)
+                );
+                import_blocked = Some(why.clone());
+                self.block(change, why);
+            } else {
+                import_planned = true;
+                self.plan.changes.push(change);
+            }
+        }
+
+        // Phase 3: default connections.
+        let mut gate_problems: Vec<String> = Vec::new();
+        if let Some(why) = &import_blocked {
+            gate_problems.push(format!("package of `{key}` cannot be imported: {why}"));
+        }
+        // Connection name → will it be authorized after this plan (and why not)?
+        let mut authorized_after: Vec<(String, Result<(), String>, Option<u64>)> = Vec::new();
+        for connection in manifest.connections.iter().filter(|c| !c.runtime_users) {
+            let reference = format!("{key}.{}", connection.key);
+            let live_connection = self.default_connection(connection, &recipes).cloned();
+            let connection_id = live_connection.as_ref().map(|c| c.id);
+            let authorized_now = live_connection
+                .as_ref()
+                .is_some_and(LiveConnection::is_authorized);
+            let needed = manifest.recipes.iter().any(|recipe| {
+                manifest.required.contains(&recipe.name) && recipe.needs.contains(&connection.name)
+            });
+            let target = Target {
+                customer_id,
+                folder_id,
+                connection_id,
+                ..Target::default()
+            };
+            let state = self
+                .customer
+                .credentials
+                .get(&reference)
+                .cloned()
+                .unwrap_or(CredentialState::Absent);
+            let recorded = self
+                .property(&property::fingerprint(&key, &connection.key))
+                .map(str::to_owned);
+            let outcome: Result<(), String> = match state {
+                CredentialState::Absent => {
+                    if authorized_now && !import_planned {
+                        Ok(())
+                    } else {
+                        let why = format!("connection \"{}\" has no credentials", connection.name);
+                        if needed {
+                            let change = self.change(
+                                3,
+                                Action::Authorize,
+                                Kind::Connection,
+                                reference.clone(),
+                                Reason::ConnectionNoCredentials,
+                                Value::Null,
+                                Value::Null,
+                                target.clone(),
+                            );
+                            self.block(
+                                change,
+                                format!("{why}; add `credentials:` for `{reference}` in the file"),
+                            );
+                        }
+                        Err(why)
+                    }
+                }
+                CredentialState::Known { fingerprint } => {
+                    let same = recorded.as_deref() == Some(fingerprint.as_str());
+                    if same && live_connection.is_some() {
+                        if authorized_now {
+                            Ok(())
+                        } else {
+                            let error = live_connection
+                                .as_ref()
+                                .and_then(|c| c.authorization_error.clone())
+                                .unwrap_or_else(|| "not authorized".to_owned());
+                            let why = format!(
+                                "connection \"{}\" was sent these credentials and Workato still reports: {error}",
+                                connection.name
+                            );
+                            let change = self.change(
+                                3,
+                                Action::Authorize,
+                                Kind::Connection,
+                                reference.clone(),
+                                Reason::ConnectionAuthFailed,
+                                json!({ "fingerprint": format!("fp:{}", short_fingerprint(&fingerprint)), "authorization_status": live_connection.as_ref().and_then(|c| c.authorization_status.clone()) }),
+                                Value::Null,
+                                target.clone(),
+                            );
+                            self.block(change, format!("{why}; fix the credentials, or `apply --refresh-credentials` to send them again"));
+                            Err(why)
+                        }
+                    } else {
+                        let reason = if recorded.is_none() {
+                            Reason::ConnectionCredentialsMissing
+                        } else {
+                            Reason::ConnectionCredentialsChanged
+                        };
+                        let change = self.change(
+                            3,
+                            Action::Authorize,
+                            Kind::Connection,
+                            reference.clone(),
+                            reason,
+                            recorded.as_ref().map_or(Value::Null, |fp| json!({ "fingerprint": format!("fp:{}", short_fingerprint(fp)) })),
+                            json!({ "fingerprint": format!("fp:{}", short_fingerprint(&fingerprint)) }),
+                            target.clone(),
+                        );
+                        self.plan.changes.push(change);
+                        Ok(())
+                    }
+                }
+                CredentialState::Unknown { why } => {
+                    if recorded.is_some() && authorized_now && !import_planned {
+                        self.plan.notes.push(format!(
+                            "customer `{}`: credentials of `{reference}` not compared ({why}); `plan --out` and `apply` need them",
+                            self.customer.external_id
+                        ));
+                        Ok(())
+                    } else {
+                        let reason = if recorded.is_none() {
+                            Reason::ConnectionCredentialsMissing
+                        } else {
+                            Reason::ConnectionCredentialsChanged
+                        };
+                        let change = self.change(
+                            3,
+                            Action::Authorize,
+                            Kind::Connection,
+                            reference.clone(),
+                            reason,
+                            recorded.as_ref().map_or(Value::Null, |fp| json!({ "fingerprint": format!("fp:{}", short_fingerprint(fp)) })),
+                            json!({ "fingerprint": "(known at apply)" }),
+                            target.clone(),
+                        );
+                        self.plan.changes.push(change);
+                        Ok(())
+                    }
+                }
+            };
+            if let Err(why) = &outcome {
+                gate_problems.push(why.clone());
+            }
+            authorized_after.push((connection.name.clone(), outcome, connection_id));
+        }
+
+        // Phase 3: required recipes.
+        for recipe in manifest
+            .recipes
+            .iter()
+            .filter(|r| manifest.required.contains(&r.name))
+        {
+            let live_recipe = recipes
+                .iter()
+                .find(|(name, _)| *name == recipe.name)
+                .and_then(|(_, found)| *found);
+            let recipe_key = format!("{key}/{}", recipe.name);
+            let target = Target {
+                customer_id,
+                folder_id,
+                recipe_id: live_recipe.map(|r| r.id),
+                ..Target::default()
+            };
+            let running_after = match live_recipe {
+                Some(r) if r.running => !import_planned || manifest.restart_recipes || !r.running,
+                _ => false,
+            };
+            if running_after && import_blocked.is_none() {
+                continue;
+            }
+            if let Some(cause) = live_recipe
+                .filter(|r| !r.running)
+                .and_then(|r| r.stop_cause.clone())
+            {
+                if !import_planned {
+                    let why = format!(
+                        "recipe \"{}\" was stopped by Workato ({cause}); fix the cause in Workato, then start it there",
+                        recipe.name
+                    );
+                    let change = self.change(
+                        3,
+                        Action::Start,
+                        Kind::Recipe,
+                        recipe_key,
+                        Reason::RecipeStoppedByWorkato,
+                        json!({ "running": false, "stop_cause": cause }),
+                        json!({ "running": true }),
+                        target,
+                    );
+                    self.block(change, why.clone());
+                    gate_problems.push(why);
+                    continue;
+                }
+            }
+            if import_blocked.is_some() && live_recipe.is_some_and(|r| r.running) {
+                continue;
+            }
+            // Every connection it needs must be authorized after this plan.
+            let missing: Vec<String> = recipe
+                .needs
+                .iter()
+                .filter_map(|needed| {
+                    match authorized_after.iter().find(|(name, _, _)| name == needed) {
+                        Some((_, Ok(()), _)) => None,
+                        Some((_, Err(why), _)) => Some(why.clone()),
+                        None => {
+                            // Not managed by the file: only Workato's state counts.
+                            let authorized = self.live.is_some_and(|live| {
+                                live.connections.iter().any(|c| &c.name == needed && !c.is_runtime() && c.is_authorized())
+                            });
+                            (!authorized).then(|| format!("connection \"{needed}\" is not managed by the file and not authorized"))
+                        }
+                    }
+                })
+                .collect();
+            if let Some(first) = missing.first() {
+                let why = format!("recipe \"{}\" cannot start: {first}", recipe.name);
+                let change = self.change(
+                    3,
+                    Action::Start,
+                    Kind::Recipe,
+                    recipe_key,
+                    Reason::RecipeCannotStart,
+                    json!({ "running": false }),
+                    json!({ "running": true }),
+                    target,
+                );
+                self.block(change, why.clone());
+                gate_problems.push(why);
+                continue;
+            }
+            let change = self.change(
+                3,
+                Action::Start,
+                Kind::Recipe,
+                recipe_key,
+                Reason::RecipeNotRunning,
+                json!({ "running": false }),
+                json!({ "running": true }),
+                target,
+            );
+            self.plan.changes.push(change);
+        }
+
+        gate_problems.dedup();
+        ManifestOutlook {
+            folder_id,
+            gate_closed_by: gate_problems.into_iter().next(),
+        }
+    }
+
+    // Phase 4: runtime user connections of one manifest.
+    fn phase_runtime_users(
+        &mut self,
+        manifest: &DesiredManifest,
+        customer_id: Option<u64>,
+        outlook: &ManifestOutlook,
+    ) {
+        let key = &manifest.key;
+        for connection in manifest.connections.iter().filter(|c| c.runtime_users) {
+            let reference = format!("{key}.{}", connection.key);
+            let parent_id = match connection.parent {
+                Parent::None => None,
+                Parent::Default => {
+                    let recipes = self.manifest_recipes(manifest, outlook.folder_id);
+                    self.default_connection(connection, &recipes).map(|c| c.id)
+                }
+            };
+            let live_runtime: Vec<&LiveConnection> = self
+                .live
+                .map(|live| {
+                    live.connections
+                        .iter()
+                        .filter(|c| c.external_id.is_some() && c.provider == connection.provider)
+                        .filter(|c| outlook.folder_id.is_none() || c.folder_id == outlook.folder_id)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut functions = connection.recipe_functions.clone();
+            // Longest first, so "Get file (v2)" is not read as "Get file".
+            functions.sort_by_key(|f| std::cmp::Reverse(f.len()));
+            for user in &self.customer.runtime_users {
+                let mut wanted: Vec<Option<&str>> = connection
+                    .recipe_functions
+                    .iter()
+                    .map(|f| Some(f.as_str()))
+                    .collect();
+                if connection.plain_needed || connection.recipe_functions.is_empty() {
+                    wanted.insert(0, None);
+                }
+                for function in wanted {
+                    self.runtime_connection(
+                        manifest,
+                        connection,
+                        &reference,
+                        user,
+                        function,
+                        &functions,
+                        &live_runtime,
+                        parent_id,
+                        customer_id,
+                        outlook,
+                    );
+                }
+            }
+            // Connections of end users the file no longer lists.
+            for unlisted in live_runtime.iter().filter(|c| {
+                !self
+                    .customer
+                    .runtime_users
+                    .iter()
+                    .any(|u| c.external_id.as_deref() == Some(u.id.as_str()))
+            }) {
+                let user = unlisted.external_id.clone().unwrap_or_default();
+                let key = format!("{reference}/{user}");
+                if self.customer.prune_runtime_users {
+                    let change = self.change(
+                        4,
+                        Action::Delete,
+                        Kind::RuntimeConnection,
+                        key,
+                        Reason::RuntimeConnectionUnlisted,
+                        json!({ "name": unlisted.name }),
+                        Value::Null,
+                        Target {
+                            customer_id,
+                            folder_id: outlook.folder_id,
+                            connection_id: Some(unlisted.id),
+                            ..Target::default()
+                        },
+                    );
+                    self.plan.changes.push(change);
+                } else {
+                    self.plan.unmanaged.push(Unmanaged {
+                        customer: self.customer.external_id.clone(),
+                        kind: Kind::RuntimeConnection,
+                        key,
+                        reason: Reason::RuntimeConnectionUnlisted,
+                        id: Some(unlisted.id),
+                    });
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn runtime_connection(
+        &mut self,
+        manifest: &DesiredManifest,
+        connection: &DesiredConnection,
+        reference: &str,
+        user: &DesiredUser,
+        function: Option<&str>,
+        functions_longest_first: &[String],
+        live_runtime: &[&LiveConnection],
+        parent_id: Option<u64>,
+        customer_id: Option<u64>,
+        outlook: &ManifestOutlook,
+    ) {
+        let name = match function {
+            Some(function) => format!("{} - {} - {function}", connection.name, user.label()),
+            None => format!("{} - {}", connection.name, user.label()),
+        };
+        // A dedicated connection never has a parent (the parent connection trap).
+        let wanted_parent = if function.is_some() { None } else { parent_id };
+        let key = match function {
+            Some(function) => format!("{reference}/{}/{function}", user.id),
+            None => format!("{reference}/{}", user.id),
+        };
+        let found = live_runtime.iter().find(|c| {
+            c.external_id.as_deref() == Some(user.id.as_str())
+                && function_of(&c.name, functions_longest_first).as_deref() == function
+        });
+        let target = Target {
+            customer_id,
+            folder_id: outlook.folder_id,
+            connection_id: found.map(|c| c.id),
+            parent_id: wanted_parent,
+            ..Target::default()
+        };
+        let pending = |connection_id: Option<u64>| PendingUser {
+            customer: self.customer.external_id.clone(),
+            user: user.id.clone(),
+            connection: reference.to_owned(),
+            recipe_function: function.map(str::to_owned),
+            connection_id,
+            reason: Reason::RuntimeConnectionPending,
+        };
+        let _ = manifest;
+        let change = match found {
+            None => Some(self.change(
+                4,
+                Action::Create,
+                Kind::RuntimeConnection,
+                key,
+                Reason::RuntimeConnectionMissing,
+                Value::Null,
+                json!({
+                    "name": name,
+                    "provider": connection.provider,
+                    "external_id": user.id,
+                    "parent_id": wanted_parent,
+                }),
+                target,
+            )),
+            Some(live) if live.parent_id != wanted_parent => Some(self.change(
+                4,
+                Action::Replace,
+                Kind::RuntimeConnection,
+                key,
+                Reason::RuntimeConnectionWrongParent,
+                json!({ "name": live.name, "parent_id": live.parent_id }),
+                json!({ "name": name, "parent_id": wanted_parent }),
+                target,
+            )),
+            Some(live) if live.name != name => Some(self.change(
+                4,
+                Action::Update,
+                Kind::RuntimeConnection,
+                key,
+                Reason::RuntimeConnectionRenamed,
+                json!({ "name": live.name }),
+                json!({ "name": name }),
+                target,
+            )),
+            Some(_) => None,
+        };
+        let authorized = found.is_some_and(|c| c.is_authorized());
+        match (change, &outlook.gate_closed_by) {
+            (Some(change), Some(why)) => {
+                let mut change = change;
+                change.reason = Reason::GateClosed;
+                self.block(change, format!("integration setup is in progress: {why}"));
+                if found.is_some() && !authorized {
+                    self.plan.pending_users.push(pending(found.map(|c| c.id)));
+                }
+            }
+            (Some(change), None) => {
+                let replaced = change.action == Action::Replace;
+                self.plan.changes.push(change);
+                if !authorized || replaced {
+                    self.plan.pending_users.push(pending(if replaced {
+                        None
+                    } else {
+                        found.map(|c| c.id)
+                    }));
+                }
+            }
+            (None, _) => {
+                if !authorized {
+                    self.plan.pending_users.push(pending(found.map(|c| c.id)));
+                }
+            }
+        }
+    }
+}
+
+/// Whether `folder` is `root` or inside it, by the folders observe read; without them, only
+/// `root` itself counts.
+fn in_subtree(live: &LiveCustomer, folder: u64, root: u64) -> bool {
+    let Some(folders) = &live.projects else {
+        return folder == root;
+    };
+    let mut current = Some(folder);
+    // Bounded walk: a malformed tree with a cycle must not hang the plan.
+    for _ in 0..64 {
+        match current {
+            Some(id) if id == root => return true,
+            Some(id) => {
+                current = folders
+                    .iter()
+                    .find(|f| f.id == id)
+                    .and_then(|f| f.parent_id)
+            }
+            None => return false,
+        }
+    }
+    false
+}
+
+/// The recipe function a runtime connection's name ends with (`… - <function>`), matched
+/// longest first; `None` for a plain connection.
+fn function_of(name: &str, functions_longest_first: &[String]) -> Option<String> {
+    functions_longest_first
+        .iter()
+        .find(|function| name.ends_with(&format!(" - {function}")))
+        .cloned()
+}
+
+/// The fields of `wanted` that differ from `current`: (before, after).
+fn changed_fields(
+    current: &Value,
+    wanted: &Value,
+) -> (
+    serde_json::Map<String, Value>,
+    serde_json::Map<String, Value>,
+) {
+    let mut before = serde_json::Map::new();
+    let mut after = serde_json::Map::new();
+    if let Some(wanted) = wanted.as_object() {
+        for (field, value) in wanted {
+            let now = current.get(field).cloned().unwrap_or(Value::Null);
+            if &now != value {
+                before.insert(field.clone(), now);
+                after.insert(field.clone(), value.clone());
+            }
+        }
+    }
+    (before, after)
+}
+
+fn short_digest(digest: &str) -> String {
+    format!("sha256:{}", digest.get(..12).unwrap_or(digest))
+}
+
+fn quoted_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("\"{name}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -300,7 +300,10 @@ impl Plan {
     pub fn customers(&self) -> BTreeMap<&str, Vec<&Change>> {
         let mut grouped: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
         for change in self.changes.iter().chain(&self.blocked) {
-            grouped.entry(change.customer.as_str()).or_default().push(change);
+            grouped
+                .entry(change.customer.as_str())
+                .or_default()
+                .push(change);
         }
         grouped
     }

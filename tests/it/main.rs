@@ -2,6 +2,7 @@
 
 mod context;
 mod examples;
+mod plan_properties;
 mod schema;
 mod sim_behaviour;
 mod sim_conformance;
