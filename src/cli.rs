@@ -24,6 +24,16 @@ pub struct Cli {
 pub enum Command {
     /// Parse and check the desired-state file; no network.
     Validate(ValidateArgs),
+    /// Read live Workato and show what apply would change.
+    #[command(
+        after_help = "Exit codes: 0 success; with --detailed-exitcode: 0 nothing to apply, 1 error, 2 apply would write (blocked changes, pending end users and unmanaged objects never make it 2)."
+    )]
+    Plan(PlanArgs),
+    /// Read-only check for cron: drift, and end users who still have to authorize.
+    #[command(
+        after_help = "Exit codes: 0 in sync, 1 error, 2 actionable drift (apply would write, or something is blocked), 3 only end users still to authorize."
+    )]
+    Drift(DriftArgs),
     /// Print the JSON Schema of the desired-state file.
     Schema,
     /// The local Workato Embedded simulator.
@@ -106,6 +116,74 @@ pub struct ValidateArgs {
     pub file: PathBuf,
 }
 
+/// Output formats of `plan` and `drift`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// For people: grouped by customer and phase, colour on a terminal.
+    Text,
+    /// For machines: `format_version` 1.0, described by `schemas/plan.schema.json`.
+    Json,
+    /// One pull-request comment, at most 65,000 characters.
+    Markdown,
+}
+
+/// Where live state comes from: Workato, or an in-process simulator.
+#[derive(Debug, clap::Args)]
+pub struct TargetArgs {
+    /// Talk to an in-process simulator whose state is loaded from STATE.json (an empty account
+    /// when the file does not exist) instead of Workato.
+    #[arg(long, value_name = "STATE.json")]
+    pub sim: Option<PathBuf>,
+}
+
+/// Flags of `embedctl plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The desired-state file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        default_value = "embedctl.yaml"
+    )]
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Save the plan for `embedctl apply PLAN.json` (no secret is written).
+    #[arg(long, value_name = "PLAN.json")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when apply would write, 0 when it would not, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Limit the run to these customers (repeatable).
+    #[arg(long = "customer", value_name = "EXT")]
+    pub customers: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Flags of `embedctl drift`.
+#[derive(Debug, clap::Args)]
+pub struct DriftArgs {
+    /// The desired-state file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        default_value = "embedctl.yaml"
+    )]
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Limit the run to these customers (repeatable).
+    #[arg(long = "customer", value_name = "EXT")]
+    pub customers: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
 /// How a command ended, chosen on purpose in one place (ripgrep, uv).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -113,6 +191,10 @@ pub enum ExitStatus {
     Success,
     /// The user's input is wrong, or a call failed.
     Failure,
+    /// `plan --detailed-exitcode`: apply would write. `drift`: actionable drift.
+    Changes,
+    /// `drift`: only end users still have to authorize.
+    PendingUsers,
 }
 
 impl ExitStatus {
@@ -121,6 +203,8 @@ impl ExitStatus {
         match self {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
+            ExitStatus::Changes => 2,
+            ExitStatus::PendingUsers => 3,
         }
     }
 }

@@ -106,12 +106,18 @@ pub fn resolve(
             SecretSource::Nested(tokens) if key.value == "oauth_token_pair" => {
                 let mut pair = BTreeMap::new();
                 for (token, source) in tokens.iter() {
-                    pair.insert(token.value.clone(), read_secret(&source.value, base_dir, lookup)?);
+                    pair.insert(
+                        token.value.clone(),
+                        read_secret(&source.value, base_dir, lookup)?,
+                    );
                 }
                 oauth_token_pair = Some(pair);
             }
             other => {
-                input.insert(key.value.clone(), Value::String(read_secret(other, base_dir, lookup)?));
+                input.insert(
+                    key.value.clone(),
+                    Value::String(read_secret(other, base_dir, lookup)?),
+                );
             }
         }
     }
@@ -138,7 +144,9 @@ fn read_secret(
             let text = text.strip_suffix('\r').unwrap_or(text);
             Ok(text.to_owned())
         }
-        _ => Err(Unresolved("a credential is not `{ env }` or `{ file }`".to_owned())),
+        _ => Err(Unresolved(
+            "a credential is not `{ env }` or `{ file }`".to_owned(),
+        )),
     }
 }
 

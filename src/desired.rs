@@ -125,7 +125,11 @@ impl Desired {
                         .into_iter()
                         .map(|connection| connection.name.clone())
                         .collect(),
-                    providers: recipe.config.iter().map(|entry| entry.provider.clone()).collect(),
+                    providers: recipe
+                        .config
+                        .iter()
+                        .map(|entry| entry.provider.clone())
+                        .collect(),
                 })
                 .collect();
             let required = match &manifest.recipes {
@@ -140,7 +144,11 @@ impl Desired {
                     name: connection.name.value.clone(),
                     provider: connection.provider.value.clone(),
                     runtime_users: connection.runtime_users,
-                    parent: connection.parent.as_ref().map(|p| p.value).unwrap_or_default(),
+                    parent: connection
+                        .parent
+                        .as_ref()
+                        .map(|p| p.value)
+                        .unwrap_or_default(),
                     recipe_functions: connection
                         .recipe_functions
                         .iter()

@@ -3,13 +3,16 @@
 //! The binary (`main.rs`) only parses flags and maps outcomes to exit codes; everything else lives
 //! here so that tests drive the same code. See ARCHITECTURE.md for the map of modules.
 
+pub mod calendar;
 pub mod cli;
 pub mod commands;
 pub mod credentials;
 pub mod desired;
 pub mod live;
+pub mod observe;
 pub mod package;
 pub mod plan;
+pub mod render;
 pub mod sim;
 pub mod spec;
 pub mod workato;

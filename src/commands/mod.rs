@@ -13,6 +13,10 @@ pub fn run(cli: Cli) -> ExitStatus {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema => schema::run(),
+        Command::Plan(_) | Command::Drift(_) => {
+            eprintln!("error: not built yet");
+            ExitStatus::Failure
+        }
         Command::Sim(SimCommand::Serve(args)) => sim::serve(&args),
     }
 }

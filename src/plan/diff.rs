@@ -79,6 +79,9 @@ impl<'a> CustomerDiff<'a> {
         }
     }
 
+    // Every field of a `Change` is an argument on purpose: each call site reads as the change it
+    // makes, and a struct literal would repeat the customer at every one.
+    #[allow(clippy::too_many_arguments)]
     fn change(
         &self,
         phase: u8,
@@ -496,26 +499,25 @@ impl<'a> CustomerDiff<'a> {
             if let Some(cause) = live_recipe
                 .filter(|r| !r.running)
                 .and_then(|r| r.stop_cause.clone())
+                && !import_planned
             {
-                if !import_planned {
-                    let why = format!(
-                        "recipe \"{}\" was stopped by Workato ({cause}); fix the cause in Workato, then start it there",
-                        recipe.name
-                    );
-                    let change = self.change(
-                        3,
-                        Action::Start,
-                        Kind::Recipe,
-                        recipe_key,
-                        Reason::RecipeStoppedByWorkato,
-                        json!({ "running": false, "stop_cause": cause }),
-                        json!({ "running": true }),
-                        target,
-                    );
-                    self.block(change, why.clone());
-                    gate_problems.push(why);
-                    continue;
-                }
+                let why = format!(
+                    "recipe \"{}\" was stopped by Workato ({cause}); fix the cause in Workato, then start it there",
+                    recipe.name
+                );
+                let change = self.change(
+                    3,
+                    Action::Start,
+                    Kind::Recipe,
+                    recipe_key,
+                    Reason::RecipeStoppedByWorkato,
+                    json!({ "running": false, "stop_cause": cause }),
+                    json!({ "running": true }),
+                    target,
+                );
+                self.block(change, why.clone());
+                gate_problems.push(why);
+                continue;
             }
             if import_blocked.is_some() && live_recipe.is_some_and(|r| r.running) {
                 continue;

@@ -5,6 +5,7 @@
 
 mod budget;
 mod diff;
+pub mod saved;
 
 use std::collections::BTreeMap;
 

@@ -71,6 +71,28 @@ impl EndpointFamily {
         }
     }
 
+    /// The family named `name` (`connections_list`), if any.
+    pub fn from_name(name: &str) -> Option<EndpointFamily> {
+        EndpointFamily::ALL
+            .into_iter()
+            .find(|family| family.name() == name)
+    }
+
+    /// The gap the client keeps between two requests of this family: the largest of
+    /// `window / (limit × share)` over its windows, each window divided by `time_scale`. Requests
+    /// at this spacing fit in `share` of every window at once.
+    pub fn spacing(self, share: f64, time_scale: f64) -> std::time::Duration {
+        let seconds = self
+            .windows()
+            .iter()
+            .map(|(limit, seconds)| {
+                let allowed = (f64::from(*limit) * share).max(1.0);
+                *seconds as f64 / time_scale / allowed
+            })
+            .fold(0.0, f64::max);
+        std::time::Duration::try_from_secs_f64(seconds).unwrap_or_default()
+    }
+
     /// Requests per minute allowed by the tightest window, for the plan's budget table.
     pub fn limit_per_minute(self) -> f64 {
         self.windows()
@@ -93,5 +115,41 @@ impl EndpointFamily {
                 (calls.saturating_sub(1)) as f64 * *seconds as f64 / allowed
             })
             .fold(0.0, f64::max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn spacing_honours_the_tightest_window_share_and_time_scale() {
+        assert_eq!(
+            EndpointFamily::Connections.spacing(1.0, 1.0),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            EndpointFamily::Connections.spacing(0.5, 1.0),
+            Duration::from_secs(2)
+        );
+        // Imports: 500 an hour is tighter than 1,000 a minute.
+        assert_eq!(
+            EndpointFamily::ImportsCreate.spacing(1.0, 1.0),
+            Duration::from_millis(7_200)
+        );
+        assert_eq!(
+            EndpointFamily::Customers.spacing(1.0, 600.0),
+            Duration::from_secs_f64(1.0 / 600.0)
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for family in EndpointFamily::ALL {
+            assert_eq!(EndpointFamily::from_name(family.name()), Some(family));
+        }
+        assert_eq!(EndpointFamily::from_name("nope"), None);
     }
 }

@@ -1,8 +1,10 @@
 //! The integration tests: one binary (uv style), one module per area.
 
+mod client;
 mod context;
 mod examples;
 mod plan_properties;
+mod render;
 mod schema;
 mod sim_behaviour;
 mod sim_conformance;

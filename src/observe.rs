@@ -1,0 +1,301 @@
+//! `observe`: the live state of the file's customers, read with list endpoints only.
+//!
+//! The calls (DESIGN.md §7): the customers list, page by page (or one
+//! `GET /managed_users/E<ext>` when the run is limited to one customer); then for each customer of the
+//! file, concurrently but at most `CONCURRENCY` at once, its `embedctl_` properties, its
+//! connections with runtime user connections included, every page of its recipes without code,
+//! and its projects only when a manifest's folder id is not recorded yet. Never one request per
+//! end user: a thousand end users cost the same three or four calls as one. This module is also
+//! where wire types become the model (`live`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tokio::task::JoinSet;
+
+use crate::desired::Desired;
+use crate::live::{
+    Live, LiveConnection, LiveCustomer, LiveFolder, LiveRecipe, LiveRecipeConfig,
+    UnmanagedCustomer, property,
+};
+use crate::workato::wire::{Connection, Customer, Folder, Recipe};
+use crate::workato::{CONNECTION_LIST_CAP, Client, ClientError, ConnectionFilter};
+
+/// Customers read at the same time. Pacing, not this number, keeps the client within Workato's
+/// limits; the bound only keeps a thousand customers from being a thousand open requests.
+pub const CONCURRENCY: usize = 8;
+
+/// Reads what `diff` needs of the file's customers (only those in `only` when it is not empty).
+/// Customers in Workato that the file does not list are reported in `unmanaged_customers` when
+/// `only` is empty. `Live.calls` holds the requests this observation sent, per family.
+pub async fn observe(
+    client: &Client,
+    desired: &Desired,
+    only: &[String],
+) -> Result<Live, ClientError> {
+    let in_file: BTreeSet<&str> = desired
+        .customers
+        .iter()
+        .map(|customer| customer.external_id.as_str())
+        .collect();
+    let wanted = |external_id: &str| {
+        in_file.contains(external_id)
+            && (only.is_empty() || only.iter().any(|name| name == external_id))
+    };
+
+    let calls_before = client.calls();
+    // One customer asked for by name costs one GET, never more than the list's pages.
+    let customers = match only {
+        [external_id] if in_file.contains(external_id.as_str()) => client
+            .get_customer_by_external_id(external_id)
+            .await?
+            .into_iter()
+            .collect(),
+        _ => client.list_customers().await?,
+    };
+
+    let mut live = Live::default();
+    let mut work = Vec::new();
+    for customer in customers {
+        match customer.external_id.as_deref() {
+            Some(external_id) if wanted(external_id) => {
+                work.push(CustomerWork::new(customer, desired));
+            }
+            Some(external_id) if in_file.contains(external_id) => {}
+            _ if only.is_empty() => live.unmanaged_customers.push(UnmanagedCustomer {
+                id: customer.id,
+                external_id: customer.external_id,
+                name: customer.name,
+            }),
+            _ => {}
+        }
+    }
+
+    let mut tasks = JoinSet::new();
+    let mut queue = work.into_iter();
+    loop {
+        while tasks.len() < CONCURRENCY {
+            let Some(next) = queue.next() else { break };
+            tasks.spawn(read_customer(client.clone(), next));
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        let customer = match joined {
+            Ok(result) => result?,
+            // A panic in a task is a bug: let it surface as one.
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        };
+        live.customers
+            .insert(customer.external_id.clone(), customer);
+    }
+    live.calls = client
+        .calls()
+        .into_iter()
+        .map(|(family, count)| {
+            let earlier = calls_before.get(&family).copied().unwrap_or(0);
+            (family, count - earlier)
+        })
+        .filter(|(_, count)| *count > 0)
+        .collect();
+    Ok(live)
+}
+
+/// What one customer's reads need to know, owned so that they can run in their own task.
+struct CustomerWork {
+    customer: Customer,
+    external_id: String,
+    /// The customer's manifests.
+    manifests: Vec<String>,
+    /// The providers of those manifests' connections (for narrowing a cut connections list).
+    providers: BTreeSet<String>,
+    /// The customer's end users (the narrowing of last resort).
+    users: Vec<String>,
+}
+
+impl CustomerWork {
+    fn new(customer: Customer, desired: &Desired) -> Self {
+        let external_id = customer.external_id.clone().unwrap_or_default();
+        let wanted = desired
+            .customers
+            .iter()
+            .find(|candidate| candidate.external_id == external_id);
+        let manifests: Vec<String> = wanted.map(|c| c.manifests.clone()).unwrap_or_default();
+        let providers = manifests
+            .iter()
+            .filter_map(|key| desired.manifests.get(key))
+            .flat_map(|manifest| &manifest.connections)
+            .map(|connection| connection.provider.clone())
+            .collect();
+        let users = wanted
+            .map(|c| c.runtime_users.iter().map(|user| user.id.clone()).collect())
+            .unwrap_or_default();
+        Self {
+            customer,
+            external_id,
+            manifests,
+            providers,
+            users,
+        }
+    }
+}
+
+async fn read_customer(client: Client, work: CustomerWork) -> Result<LiveCustomer, ClientError> {
+    let id = work.customer.id;
+    let mut live = LiveCustomer {
+        id,
+        external_id: work.external_id.clone(),
+        name: work.customer.name.clone(),
+        notification_email: work.customer.notification_email.clone().unwrap_or_default(),
+        has_environments: work.customer.has_environments(),
+        ..LiveCustomer::default()
+    };
+    // Customers with Embedded environments are reported and skipped in this version
+    // (DESIGN.md §3): nothing of theirs is read.
+    if live.has_environments {
+        return Ok(live);
+    }
+    live.properties = client.get_properties(id, property::PREFIX).await?;
+    let recorded_folders: BTreeSet<u64> = work
+        .manifests
+        .iter()
+        .filter_map(|manifest| live.properties.get(&property::folder(manifest)))
+        .filter_map(|value| value.trim().parse().ok())
+        .collect();
+    let mut connections: Vec<LiveConnection> =
+        read_connections(&client, id, &work, &recorded_folders)
+            .await?
+            .into_iter()
+            .map(live_connection)
+            .collect();
+    connections.sort_by_key(|connection| connection.id);
+    live.connections = connections;
+    let mut recipes: Vec<LiveRecipe> = client
+        .list_recipes(id)
+        .await?
+        .into_iter()
+        .map(live_recipe)
+        .collect();
+    recipes.sort_by_key(|recipe| recipe.id);
+    live.recipes = recipes;
+    let folder_unknown = work
+        .manifests
+        .iter()
+        .any(|manifest| !live.properties.contains_key(&property::folder(manifest)));
+    if folder_unknown {
+        let mut projects: Vec<LiveFolder> = client
+            .list_folders(id, None)
+            .await?
+            .into_iter()
+            .map(live_folder)
+            .collect();
+        projects.sort_by_key(|folder| folder.id);
+        live.projects = Some(projects);
+    }
+    Ok(live)
+}
+
+/// Every connection, runtime user connections included. A list of exactly
+/// `CONNECTION_LIST_CAP` may be cut (WORKATO_API.md §7): it is narrowed by provider (each one
+/// seen or in the file), a provider still at the cap by folder (each one seen or recorded), and a
+/// folder still at the cap by each of the customer's end users, merging by id.
+async fn read_connections(
+    client: &Client,
+    customer_id: u64,
+    work: &CustomerWork,
+    recorded_folders: &BTreeSet<u64>,
+) -> Result<Vec<Connection>, ClientError> {
+    let everything = ConnectionFilter {
+        include_runtime_connections: true,
+        ..ConnectionFilter::default()
+    };
+    let first = client.list_connections(customer_id, &everything).await?;
+    if first.len() < CONNECTION_LIST_CAP {
+        return Ok(first);
+    }
+    let mut providers = work.providers.clone();
+    providers.extend(first.iter().map(|c| c.connector().to_owned()));
+    let mut merged: BTreeMap<u64, Connection> = BTreeMap::new();
+    merge(&mut merged, first);
+    for provider in providers {
+        let by_provider = ConnectionFilter {
+            provider: Some(provider),
+            ..everything.clone()
+        };
+        let found = client.list_connections(customer_id, &by_provider).await?;
+        if found.len() < CONNECTION_LIST_CAP {
+            merge(&mut merged, found);
+            continue;
+        }
+        let mut folders = recorded_folders.clone();
+        folders.extend(found.iter().filter_map(|c| c.folder_id));
+        merge(&mut merged, found);
+        for folder_id in folders {
+            let by_folder = ConnectionFilter {
+                folder_id: Some(folder_id),
+                ..by_provider.clone()
+            };
+            let found = client.list_connections(customer_id, &by_folder).await?;
+            let cut = found.len() >= CONNECTION_LIST_CAP;
+            merge(&mut merged, found);
+            if cut {
+                for user in &work.users {
+                    let by_user = ConnectionFilter {
+                        external_id: Some(user.clone()),
+                        ..by_folder.clone()
+                    };
+                    merge(
+                        &mut merged,
+                        client.list_connections(customer_id, &by_user).await?,
+                    );
+                }
+            }
+        }
+    }
+    Ok(merged.into_values().collect())
+}
+
+fn merge(merged: &mut BTreeMap<u64, Connection>, found: Vec<Connection>) {
+    for connection in found {
+        merged.insert(connection.id, connection);
+    }
+}
+
+fn live_connection(connection: Connection) -> LiveConnection {
+    LiveConnection {
+        id: connection.id,
+        provider: connection.connector().to_owned(),
+        name: connection.name,
+        folder_id: connection.folder_id,
+        parent_id: connection.parent_id,
+        external_id: connection.external_id,
+        authorization_status: connection.authorization_status,
+        authorization_error: connection.authorization_error,
+    }
+}
+
+fn live_recipe(recipe: Recipe) -> LiveRecipe {
+    LiveRecipe {
+        id: recipe.id,
+        name: recipe.name,
+        folder_id: recipe.folder_id,
+        running: recipe.running,
+        stop_cause: recipe.stop_cause,
+        config: recipe
+            .config
+            .into_iter()
+            .map(|entry| LiveRecipeConfig {
+                provider: entry.provider.unwrap_or_default(),
+                skip_validation: entry.skip_validation,
+                account_id: entry.account_id,
+            })
+            .collect(),
+    }
+}
+
+fn live_folder(folder: Folder) -> LiveFolder {
+    LiveFolder {
+        id: folder.id,
+        name: folder.name,
+        parent_id: folder.parent_id,
+    }
+}

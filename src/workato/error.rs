@@ -1,0 +1,158 @@
+//! What can go wrong when talking to Workato, said so that the reader knows what to do next.
+//!
+//! No message carries the API token or a request body (credentials travel in bodies): an
+//! operation is named by its method and path only, and transport errors are described without
+//! their URL's query.
+
+/// The settings are wrong; nothing was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No token in the environment.
+    #[error(
+        "`WORKATO_API_TOKEN` is not set; export the token of a Workato API client (Workato: \
+         Workspace admin > API clients), or use `--sim STATE.json` to try embedctl against the \
+         simulator"
+    )]
+    MissingToken,
+    /// The token is blank.
+    #[error("`WORKATO_API_TOKEN` is empty; export the token of a Workato API client")]
+    EmptyToken,
+    /// The token cannot be sent in a header.
+    #[error(
+        "`WORKATO_API_TOKEN` contains characters that cannot be sent in an HTTP header; check \
+         that the variable holds only the token"
+    )]
+    TokenNotHeaderSafe,
+    /// `workato.region` names no data center.
+    #[error(
+        "unknown Workato region `{region}`; use one of `us`, `eu`, `jp`, `sg`, `au`, `il`, `cn`, \
+         or set `WORKATO_BASE_URL`"
+    )]
+    UnknownRegion { region: String },
+    /// The base URL is not usable.
+    #[error("invalid base URL `{url}` (from {origin}): {reason}")]
+    InvalidBaseUrl {
+        url: String,
+        origin: &'static str,
+        reason: String,
+    },
+    /// Plain HTTP to a host that is not this machine.
+    #[error(
+        "refusing the plain `http://` base URL `{url}` (from {origin}): the API token would \
+         cross the network unencrypted; use `https://` (plain `http://` is allowed only for a \
+         loopback host: 127.0.0.1, ::1, localhost)"
+    )]
+    InsecureBaseUrl { url: String, origin: &'static str },
+    /// `EMBEDCTL_RATE_SHARE` is out of range.
+    #[error(
+        "`EMBEDCTL_RATE_SHARE` is `{value}`; it must be a number greater than 0 and at most 1 \
+         (the share of each Workato rate limit embedctl may use), e.g. `0.5`"
+    )]
+    InvalidRateShare { value: String },
+    /// `EMBEDCTL_TIME_SCALE` is not a positive number.
+    #[error(
+        "`EMBEDCTL_TIME_SCALE` is `{value}`; it must be a number greater than 0 (testing only: it \
+         divides every rate-limit window, to match a simulator started with `--time-scale N`)"
+    )]
+    InvalidTimeScale { value: String },
+}
+
+/// A request to Workato failed, or its answer could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The settings are wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The HTTP client could not be built (TLS set-up).
+    #[error("cannot set up the HTTP client: {reason}")]
+    Setup { reason: String },
+    /// 401 or 403: the token is wrong or its role does not allow the endpoint.
+    #[error(
+        "Workato refused the API token for `{operation}` (HTTP {status}: {message}); check that \
+         `WORKATO_API_TOKEN` belongs to an API client whose role allows this endpoint"
+    )]
+    Unauthorized {
+        operation: String,
+        status: u16,
+        message: String,
+    },
+    /// 404.
+    #[error("`{operation}` found nothing (HTTP 404: {message})")]
+    NotFound { operation: String, message: String },
+    /// Another 4xx: Workato understood the request and said no.
+    #[error("`{operation}` failed with HTTP {status}: {message}")]
+    Api {
+        operation: String,
+        status: u16,
+        message: String,
+    },
+    /// HTTP 200 with `"success": false` (a recipe start with unauthorized connections, a change to
+    /// a running recipe): Workato did not do it.
+    #[error("Workato refused `{operation}`: {summary}")]
+    Refused { operation: String, summary: String },
+    /// Still 429 after every attempt.
+    #[error(
+        "`{operation}` was still rate limited (HTTP 429) after {attempts} attempts; something \
+         else is using the same Workato budget: lower `EMBEDCTL_RATE_SHARE` or try again later"
+    )]
+    RateLimited { operation: String, attempts: u32 },
+    /// Still 5xx after every attempt.
+    #[error(
+        "`{operation}` failed with HTTP {status} after {attempts} attempts: {message}; Workato \
+         may be having trouble: try again later"
+    )]
+    Server {
+        operation: String,
+        status: u16,
+        message: String,
+        attempts: u32,
+    },
+    /// No answer (connection refused, reset, timed out) after every attempt.
+    #[error(
+        "`{operation}` got no answer after {attempts} attempts: {reason}; check the network and \
+         the base URL"
+    )]
+    Transport {
+        operation: String,
+        reason: String,
+        attempts: u32,
+    },
+    /// A create whose request reached Workato but whose answer was lost or was a server error:
+    /// the object may exist now. Look it up by its natural key before creating it again
+    /// (DESIGN.md §5, invariant 5).
+    #[error(
+        "`{operation}` may or may not have taken effect: {reason}; look the object up by its \
+         natural key before creating it again (re-running `embedctl apply` does so)"
+    )]
+    OutcomeUnknown { operation: String, reason: String },
+    /// The answer does not have the shape the client expects.
+    #[error(
+        "cannot read Workato's answer to `{operation}` at `{path}`: {reason}; Workato's API may \
+         have changed: please report this with the path"
+    )]
+    Decode {
+        operation: String,
+        path: String,
+        reason: String,
+    },
+}
+
+impl ClientError {
+    /// The HTTP status Workato answered with, when it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Unauthorized { status, .. }
+            | ClientError::Api { status, .. }
+            | ClientError::Server { status, .. } => Some(*status),
+            ClientError::NotFound { .. } => Some(404),
+            ClientError::RateLimited { .. } => Some(429),
+            ClientError::Refused { .. } => Some(200),
+            _ => None,
+        }
+    }
+
+    /// Whether the outcome of a create is unknown (look up by natural key before retrying).
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, ClientError::OutcomeUnknown { .. })
+    }
+}
