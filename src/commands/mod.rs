@@ -1,6 +1,9 @@
 //! One small function per command: build the inputs, call the core, print, choose the status.
 
+mod drift;
+mod plan;
 mod schema;
+mod session;
 mod sim;
 mod validate;
 
@@ -13,10 +16,8 @@ pub fn run(cli: Cli) -> ExitStatus {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema => schema::run(),
-        Command::Plan(_) | Command::Drift(_) => {
-            eprintln!("error: not built yet");
-            ExitStatus::Failure
-        }
+        Command::Plan(args) => plan::run(&args),
+        Command::Drift(args) => drift::run(&args),
         Command::Sim(SimCommand::Serve(args)) => sim::serve(&args),
     }
 }
@@ -24,4 +25,42 @@ pub fn run(cli: Cli) -> ExitStatus {
 /// Whether text written to stderr may carry colour: a terminal, and `NO_COLOR` / `CLICOLOR` allow it.
 pub(crate) fn stderr_has_color() -> bool {
     anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
+}
+
+/// Whether stdout may carry colour: a terminal, and `NO_COLOR` / `CLICOLOR` allow it.
+pub(crate) fn stdout_has_color() -> bool {
+    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+}
+
+/// Runs an async command on a fresh runtime.
+pub(crate) fn block_on(future: impl std::future::Future<Output = ExitStatus>) -> ExitStatus {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(future),
+        Err(error) => fail(&format!("cannot start the async runtime: {error}")),
+    }
+}
+
+/// Prints `error: MESSAGE` on stderr and returns the failure status.
+pub(crate) fn fail(message: &str) -> ExitStatus {
+    use std::io::Write;
+    let _ = writeln!(anstream::stderr(), "error: {message}");
+    ExitStatus::Failure
+}
+
+/// Writes `text` to `path` through a temporary file renamed over it, so a reader never sees half
+/// a file.
+pub(crate) fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "plan".into(), |n| n.to_string_lossy().into_owned());
+    let temporary = directory.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path)
 }

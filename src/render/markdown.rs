@@ -288,7 +288,7 @@ impl Comment<'_> {
         }
         if !self.plan.pending_users.is_empty() {
             out.push_str(
-                "End users authorize in the connection widget; `embedctl links --customer EXT` prints their links.\n\n",
+                "End users authorize these connections themselves, in the connection widget of your product.\n\n",
             );
         }
         out

@@ -111,7 +111,7 @@ pub fn render(plan: &Plan, budget: &ApiBudget, ctx: &RenderContext) -> String {
     if !plan.pending_users.is_empty() {
         let _ = writeln!(
             out,
-            "End users authorize in the connection widget; `embedctl links --customer EXT` prints their links."
+            "End users authorize these connections themselves, in the connection widget of your product."
         );
     }
     let _ = writeln!(out, "{}", paint.style(HEADING, &summary_line(plan)));

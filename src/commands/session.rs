@@ -1,0 +1,194 @@
+//! What `plan` and `drift` share: read the file, resolve it, connect (to Workato or an
+//! in-process simulator), observe, diff.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::cli::TargetArgs;
+use crate::credentials::SIMULATOR_FINGERPRINT_KEY;
+use crate::desired::{CredentialState, Desired, Resolver};
+use crate::live::Live;
+use crate::observe::observe;
+use crate::plan::{ApiBudget, Plan, budget_of, diff};
+use crate::sim::{RunningSimulator, SimOptions, Simulator};
+use crate::spec;
+use crate::workato::{ApiToken, Client, ClientConfig};
+
+/// A run's inputs and what it observed.
+pub struct Observed {
+    pub desired: Desired,
+    pub live: Live,
+    pub plan: Plan,
+    pub budget: ApiBudget,
+    /// The base URL, or `sim:<canonical state path>`.
+    pub target_label: String,
+    pub file_bytes: Vec<u8>,
+}
+
+/// Why a run stopped; the message is already user-facing (and secret-free).
+pub struct Stop(pub String);
+
+/// What a run needs beyond the file.
+pub struct RunOptions<'a> {
+    pub file: &'a Path,
+    pub target: &'a TargetArgs,
+    pub customers: &'a [String],
+    /// `plan --out` and `apply` need every credential resolved.
+    pub need_all_credentials: bool,
+}
+
+/// Loads, resolves, observes and diffs. Diagnostics and warnings of the file go to stderr.
+pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop> {
+    let color = super::stderr_has_color();
+    let spec = match spec::load(options.file) {
+        Ok(spec) => spec,
+        Err(diagnostics) => {
+            let mut stderr = anstream::stderr();
+            let _ = write!(stderr, "{}", diagnostics.render(color));
+            return Err(Stop(format!(
+                "`{}` is not valid: {}",
+                options.file.display(),
+                spec::plural(diagnostics.error_count(), "error", "errors")
+            )));
+        }
+    };
+    if !spec.warnings.is_empty() {
+        let _ = write!(anstream::stderr(), "{}", spec.warnings.render(color));
+    }
+    for wanted in options.customers {
+        if !spec
+            .file
+            .customers
+            .iter()
+            .any(|c| &c.value.external_id.value == wanted)
+        {
+            return Err(Stop(format!(
+                "`--customer {wanted}`: no customer with that `external_id` in `{}`",
+                options.file.display()
+            )));
+        }
+    }
+    let file_bytes = std::fs::read(options.file).map_err(|error| {
+        Stop(format!(
+            "cannot read `{}`: {}",
+            options.file.display(),
+            spec::io_reason(&error)
+        ))
+    })?;
+
+    let simulated = options.target.sim.is_some();
+    let fingerprint_key = std::env::var("EMBEDCTL_FINGERPRINT_KEY")
+        .ok()
+        .filter(|key| !key.is_empty())
+        .or_else(|| simulated.then(|| SIMULATOR_FINGERPRINT_KEY.to_owned()));
+    let lookup = |name: &str| std::env::var(name).ok();
+    let resolver = Resolver {
+        lookup: &lookup,
+        fingerprint_key,
+    };
+    let mut desired = Desired::from_spec(&spec, &resolver);
+    if !options.customers.is_empty() {
+        desired
+            .customers
+            .retain(|customer| options.customers.contains(&customer.external_id));
+    }
+    if options.need_all_credentials {
+        let missing: Vec<String> = desired
+            .customers
+            .iter()
+            .flat_map(|customer| {
+                customer
+                    .credentials
+                    .iter()
+                    .filter_map(move |(reference, state)| match state {
+                        CredentialState::Unknown { why } => {
+                            Some(format!("`{}/{reference}`: {why}", customer.external_id))
+                        }
+                        _ => None,
+                    })
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(Stop(format!(
+                "every credential must be known to save or apply a plan:\n  {}\nexport the variables (and `EMBEDCTL_FINGERPRINT_KEY`), or check the `file:` paths",
+                missing.join("\n  ")
+            )));
+        }
+    }
+
+    let workato = spec.file.workato.as_ref().map(|w| &w.value);
+    let region = workato
+        .and_then(|w| w.region.as_ref())
+        .map(|r| region_name(r.value));
+    let base_url = workato
+        .and_then(|w| w.base_url.as_ref())
+        .map(|u| u.value.as_str());
+
+    let (client, running, target_label) = match &options.target.sim {
+        Some(state_path) => {
+            let account =
+                Simulator::load_state(state_path).map_err(|error| Stop(error.to_string()))?;
+            let running = RunningSimulator::start(Simulator::new(account, SimOptions::default()))
+                .await
+                .map_err(|error| Stop(format!("cannot start the in-process simulator: {error}")))?;
+            let config = ClientConfig::new(running.base_url(), ApiToken::new("embedctl-sim"))
+                .map_err(|error| Stop(error.to_string()))?;
+            let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;
+            (
+                client,
+                Some(running),
+                format!("sim:{}", canonical(state_path).display()),
+            )
+        }
+        None => {
+            let config = ClientConfig::from_env(region, base_url, |name| std::env::var(name).ok())
+                .map_err(|error| Stop(error.to_string()))?;
+            let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;
+            let label = client.base_url().to_owned();
+            (client, None, label)
+        }
+    };
+    let observed = observe(&client, &desired, options.customers).await;
+    if let Some(running) = running {
+        let _ = running.stop().await;
+    }
+    let live = observed.map_err(|error| Stop(format!("cannot read Workato: {error}")))?;
+    let plan = diff(&desired, &live);
+    let budget = budget_of(&plan.changes, client.rate_share());
+    Ok(Observed {
+        desired,
+        live,
+        plan,
+        budget,
+        target_label,
+        file_bytes,
+    })
+}
+
+fn region_name(region: crate::spec::Region) -> &'static str {
+    use crate::spec::Region;
+    match region {
+        Region::Us => "us",
+        Region::Eu => "eu",
+        Region::Jp => "jp",
+        Region::Sg => "sg",
+        Region::Au => "au",
+        Region::Il => "il",
+        Region::Cn => "cn",
+    }
+}
+
+/// The absolute path of a state file that may not exist yet.
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(full) = path.canonicalize() {
+        return full;
+    }
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    match (parent.canonicalize(), path.file_name()) {
+        (Ok(parent), Some(name)) => parent.join(name),
+        _ => path.to_path_buf(),
+    }
+}
