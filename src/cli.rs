@@ -29,6 +29,9 @@ pub enum Command {
         after_help = "Exit codes: 0 success; with --detailed-exitcode: 0 nothing to apply, 1 error, 2 apply would write (blocked changes, pending end users and unmanaged objects never make it 2)."
     )]
     Plan(PlanArgs),
+    /// Make Workato match the file (a fresh plan), or apply exactly a saved plan.
+    #[command(after_help = "Exit codes: 0 success, 1 error or any change failed.")]
+    Apply(ApplyArgs),
     /// Read-only check for cron: drift, and end users who still have to authorize.
     #[command(
         after_help = "Exit codes: 0 in sync, 1 error, 2 actionable drift (apply would write, or something is blocked), 3 only end users still to authorize."
@@ -159,6 +162,49 @@ pub struct PlanArgs {
     /// Limit the run to these customers (repeatable).
     #[arg(long = "customer", value_name = "EXT")]
     pub customers: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Output formats of `apply`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApplyFormat {
+    /// Lines for people (the plan first, then one line per step).
+    Text,
+    /// One JSON event per line (`apply_start`, `change_start`, `change_done`, `change_failed`,
+    /// `gate_blocked`, `summary`).
+    Json,
+}
+
+/// Flags of `embedctl apply`.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// The desired-state file (also read when applying a saved plan: packages and secrets).
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        default_value = "embedctl.yaml"
+    )]
+    pub file: PathBuf,
+    /// A plan saved with `plan --out`: apply exactly it, after checking nothing changed since.
+    #[arg(value_name = "PLAN.json")]
+    pub saved_plan: Option<PathBuf>,
+    /// Do not ask for `yes` (required when not on a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Limit the run to these customers (repeatable): a canary rollout.
+    #[arg(long = "customer", value_name = "EXT")]
+    pub customers: Vec<String>,
+    /// Send credentials even when their fingerprint is unchanged.
+    #[arg(long)]
+    pub refresh_credentials: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
+    pub format: ApplyFormat,
+    /// Refuse a saved plan older than this many hours.
+    #[arg(long, value_name = "HOURS", default_value_t = 24)]
+    pub max_age: u64,
     #[command(flatten)]
     pub target: TargetArgs,
 }

@@ -3,6 +3,7 @@
 //! The binary (`main.rs`) only parses flags and maps outcomes to exit codes; everything else lives
 //! here so that tests drive the same code. See ARCHITECTURE.md for the map of modules.
 
+pub mod apply;
 pub mod calendar;
 pub mod cli;
 pub mod commands;

@@ -69,6 +69,7 @@ async fn execute(args: &DriftArgs) -> ExitStatus {
         OutputFormat::Text => text(plan, class),
     };
     let _ = anstream::stdout().write_all(output.as_bytes());
+    observed.finish().await;
     status
 }
 

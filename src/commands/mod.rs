@@ -1,5 +1,6 @@
 //! One small function per command: build the inputs, call the core, print, choose the status.
 
+mod apply;
 mod drift;
 mod plan;
 mod schema;
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Schema => schema::run(),
         Command::Plan(args) => plan::run(&args),
         Command::Drift(args) => drift::run(&args),
+        Command::Apply(args) => apply::run(&args),
         Command::Sim(SimCommand::Serve(args)) => sim::serve(&args),
     }
 }

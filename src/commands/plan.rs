@@ -65,7 +65,9 @@ async fn execute(args: &PlanArgs) -> ExitStatus {
             out.display()
         );
     }
-    if args.detailed_exitcode && observed.plan.has_changes() {
+    let has_changes = observed.plan.has_changes();
+    observed.finish().await;
+    if args.detailed_exitcode && has_changes {
         ExitStatus::Changes
     } else {
         ExitStatus::Success

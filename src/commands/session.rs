@@ -11,7 +11,7 @@ use crate::live::Live;
 use crate::observe::observe;
 use crate::plan::{ApiBudget, Plan, budget_of, diff};
 use crate::sim::{RunningSimulator, SimOptions, Simulator};
-use crate::spec;
+use crate::spec::{self, Spec};
 use crate::workato::{ApiToken, Client, ClientConfig};
 
 /// A run's inputs and what it observed.
@@ -23,6 +23,22 @@ pub struct Observed {
     /// The base URL, or `sim:<canonical state path>`.
     pub target_label: String,
     pub file_bytes: Vec<u8>,
+    pub spec: Spec,
+    /// The client, for apply.
+    pub client: Client,
+    /// The in-process simulator under `--sim`; stop it (and save it, for apply) when done.
+    pub simulator: Option<RunningSimulator>,
+    /// The HMAC key credentials were fingerprinted with.
+    pub fingerprint_key: Option<String>,
+}
+
+impl Observed {
+    /// Stops the in-process simulator, if any.
+    pub async fn finish(self) {
+        if let Some(running) = self.simulator {
+            let _ = running.stop().await;
+        }
+    }
 }
 
 /// Why a run stopped; the message is already user-facing (and secret-free).
@@ -84,7 +100,7 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
     let lookup = |name: &str| std::env::var(name).ok();
     let resolver = Resolver {
         lookup: &lookup,
-        fingerprint_key,
+        fingerprint_key: fingerprint_key.clone(),
     };
     let mut desired = Desired::from_spec(&spec, &resolver);
     if !options.customers.is_empty() {
@@ -149,10 +165,15 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
         }
     };
     let observed = observe(&client, &desired, options.customers).await;
-    if let Some(running) = running {
-        let _ = running.stop().await;
-    }
-    let live = observed.map_err(|error| Stop(format!("cannot read Workato: {error}")))?;
+    let live = match observed {
+        Ok(live) => live,
+        Err(error) => {
+            if let Some(running) = running {
+                let _ = running.stop().await;
+            }
+            return Err(Stop(format!("cannot read Workato: {error}")));
+        }
+    };
     let plan = diff(&desired, &live);
     let budget = budget_of(&plan.changes, client.rate_share());
     Ok(Observed {
@@ -162,6 +183,10 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
         budget,
         target_label,
         file_bytes,
+        spec,
+        client,
+        simulator: running,
+        fingerprint_key,
     })
 }
 

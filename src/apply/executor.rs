@@ -1,0 +1,713 @@
+//! The executor: one task per customer (bounded), changes in phase order, gates re-checked live.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::events::{ApplyEvent, ApplyOutcome, CustomerOutcome};
+use crate::credentials::ConnectionInput;
+use crate::desired::Desired;
+use crate::live::property;
+use crate::plan::{Action, Change, Kind, Plan};
+use crate::spec::Parent;
+use crate::workato::wire::CustomerUpdate;
+use crate::workato::wire::{self, ImportState, NewConnection, NewCustomer};
+use crate::workato::{Client, ClientError, ConnectionFilter};
+
+/// How many customers are worked on at once; the client's pacing keeps the total within limits.
+const CUSTOMER_CONCURRENCY: usize = 8;
+
+/// Everything apply needs besides the plan. Secrets are resolved before the first write, so a
+/// missing one stops the run before it changes anything.
+pub struct ApplyOptions {
+    pub desired: Desired,
+    /// The package zip of every manifest.
+    pub zips: BTreeMap<String, Vec<u8>>,
+    /// The resolved input of every default connection to authorize, by (customer, `m.c`).
+    pub inputs: BTreeMap<(String, String), ConnectionInput>,
+    /// The HMAC key credential fingerprints are recorded with.
+    pub fingerprint_key: String,
+    /// How long an import may take before apply gives up on it.
+    pub import_timeout: Duration,
+    /// The pause between two import status reads.
+    pub poll_interval: Duration,
+    /// Receives every event as it happens (lines on stderr, or NDJSON).
+    pub on_event: Arc<dyn Fn(&ApplyEvent) + Send + Sync>,
+}
+
+/// Runs the plan's changes against Workato and reports the outcome.
+pub async fn apply(client: &Client, plan: &Plan, options: ApplyOptions) -> ApplyOutcome {
+    let options = Arc::new(options);
+    let mut by_customer: BTreeMap<String, Vec<Change>> = BTreeMap::new();
+    for change in &plan.changes {
+        by_customer
+            .entry(change.customer.clone())
+            .or_default()
+            .push(change.clone());
+    }
+    (options.on_event)(&ApplyEvent::ApplyStart {
+        customers: by_customer.len(),
+        changes: plan.changes.len(),
+    });
+    let permits = Arc::new(Semaphore::new(CUSTOMER_CONCURRENCY));
+    let mut tasks = JoinSet::new();
+    for (customer, mut changes) in by_customer {
+        // Phases strictly in order; within a phase, the plan's order.
+        changes.sort_by_key(|change| change.phase);
+        let client = client.clone();
+        let options = Arc::clone(&options);
+        let permits = Arc::clone(&permits);
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            run_customer(&client, &customer, changes, &options).await
+        });
+    }
+    let mut outcome = ApplyOutcome::default();
+    let mut results = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(result) = joined {
+            results.push(result);
+        }
+    }
+    let mut customers: BTreeMap<String, CustomerOutcome> = results
+        .into_iter()
+        .map(|c| (c.customer.clone(), c))
+        .collect();
+    for blocked in &plan.blocked {
+        customers
+            .entry(blocked.customer.clone())
+            .or_insert_with(|| CustomerOutcome {
+                customer: blocked.customer.clone(),
+                ..CustomerOutcome::default()
+            })
+            .blocked += 1;
+    }
+    for pending in &plan.pending_users {
+        customers
+            .entry(pending.customer.clone())
+            .or_insert_with(|| CustomerOutcome {
+                customer: pending.customer.clone(),
+                ..CustomerOutcome::default()
+            })
+            .pending_users += 1;
+    }
+    for customer in customers.values_mut() {
+        customer.status = if customer.failed > 0 || customer.blocked > 0 || customer.skipped > 0 {
+            "integration setup is in progress".to_owned()
+        } else {
+            "ready".to_owned()
+        };
+        outcome.succeeded += customer.succeeded;
+        outcome.failed += customer.failed;
+        outcome.skipped += customer.skipped;
+        outcome.blocked += customer.blocked;
+        outcome.pending_users += customer.pending_users;
+    }
+    outcome.customers = customers.into_values().collect();
+    (options.on_event)(&ApplyEvent::Summary(outcome.clone()));
+    outcome
+}
+
+/// What one customer's run has learnt so far.
+struct CustomerState {
+    customer_id: Option<u64>,
+    /// Folder id by manifest.
+    folders: BTreeMap<String, u64>,
+    /// The workspace's connections and recipes, read again after an import.
+    snapshot: Option<(Vec<wire::Connection>, Vec<wire::Recipe>)>,
+}
+
+async fn run_customer(
+    client: &Client,
+    customer: &str,
+    changes: Vec<Change>,
+    options: &ApplyOptions,
+) -> CustomerOutcome {
+    let emit = |event: ApplyEvent| (options.on_event)(&event);
+    let mut outcome = CustomerOutcome {
+        customer: customer.to_owned(),
+        ..CustomerOutcome::default()
+    };
+    let mut state = CustomerState {
+        customer_id: changes.iter().find_map(|c| c.target.customer_id),
+        folders: BTreeMap::new(),
+        snapshot: None,
+    };
+    for change in &changes {
+        if let (Some(folder), Some(manifest)) = (change.target.folder_id, manifest_of(change)) {
+            state.folders.entry(manifest).or_insert(folder);
+        }
+    }
+    let mut failed_phase: Option<u8> = None;
+    let mut gate: Option<Result<(), String>> = None;
+    for change in &changes {
+        if let Some(phase) = failed_phase.filter(|phase| change.phase > *phase) {
+            outcome.skipped += 1;
+            emit(ApplyEvent::ChangeSkipped {
+                customer: customer.to_owned(),
+                phase: change.phase,
+                key: change.key.clone(),
+                cause: format!("a phase-{phase} change of this customer failed"),
+            });
+            continue;
+        }
+        if change.phase == 4 {
+            if gate.is_none() {
+                let checked = check_gate(client, customer, &mut state, options).await;
+                if let Err(reason) = &checked {
+                    emit(ApplyEvent::GateBlocked {
+                        customer: customer.to_owned(),
+                        reason: reason.clone(),
+                    });
+                }
+                gate = Some(checked);
+            }
+            if let Some(Err(reason)) = &gate {
+                outcome.skipped += 1;
+                emit(ApplyEvent::ChangeSkipped {
+                    customer: customer.to_owned(),
+                    phase: change.phase,
+                    key: change.key.clone(),
+                    cause: reason.clone(),
+                });
+                continue;
+            }
+        }
+        emit(ApplyEvent::start_of(change));
+        match execute(client, change, &mut state, options).await {
+            Ok(()) => {
+                outcome.succeeded += 1;
+                emit(ApplyEvent::done_of(change));
+            }
+            Err(error) => {
+                outcome.failed += 1;
+                failed_phase = Some(failed_phase.map_or(change.phase, |p| p.min(change.phase)));
+                emit(ApplyEvent::failed_of(change, error));
+            }
+        }
+    }
+    outcome
+}
+
+/// The manifest key of a change's key (`m`, `m.c`, `m/Recipe`, `m.c/user/…`).
+fn manifest_of(change: &Change) -> Option<String> {
+    match change.kind {
+        Kind::Customer | Kind::Gate => None,
+        _ => change.key.split(['.', '/']).next().map(str::to_owned),
+    }
+}
+
+/// `m.c` of a connection or runtime connection key.
+fn connection_reference(key: &str) -> &str {
+    key.split('/').next().unwrap_or(key)
+}
+
+fn describe(error: ClientError) -> String {
+    error.to_string()
+}
+
+async fn execute(
+    client: &Client,
+    change: &Change,
+    state: &mut CustomerState,
+    options: &ApplyOptions,
+) -> Result<(), String> {
+    let customer_key = change.customer.as_str();
+    let desired = options
+        .desired
+        .customers
+        .iter()
+        .find(|c| c.external_id == customer_key)
+        .ok_or_else(|| format!("customer `{customer_key}` is not in the file"))?;
+    match (change.kind, change.action) {
+        (Kind::Customer, Action::Create) => {
+            let new = NewCustomer {
+                name: desired.name.clone(),
+                notification_email: desired.notification_email.clone(),
+                external_id: desired.external_id.clone(),
+            };
+            let created = match client.create_customer(&new).await {
+                Ok(created) => created,
+                Err(error) if error.is_outcome_unknown() => {
+                    // Look before trying again: the first create may have happened.
+                    match client
+                        .get_customer_by_external_id(&desired.external_id)
+                        .await
+                        .map_err(describe)?
+                    {
+                        Some(found) => found,
+                        None => client.create_customer(&new).await.map_err(describe)?,
+                    }
+                }
+                Err(error) => return Err(describe(error)),
+            };
+            state.customer_id = Some(created.id);
+            Ok(())
+        }
+        (Kind::Customer, _) => {
+            let id = customer_id(state)?;
+            let update = CustomerUpdate {
+                name: Some(desired.name.clone()),
+                notification_email: Some(desired.notification_email.clone()),
+            };
+            client
+                .update_customer(id, &update)
+                .await
+                .map_err(describe)?;
+            Ok(())
+        }
+        (Kind::Folder, Action::Create) => {
+            let id = customer_id(state)?;
+            let manifest = manifest_of(change).unwrap_or_default();
+            let name = options
+                .desired
+                .manifests
+                .get(&manifest)
+                .map(|m| m.folder.clone())
+                .ok_or_else(|| format!("manifest `{manifest}` is not in the file"))?;
+            let folder = match client.create_folder(id, &name, None).await {
+                Ok(folder) => folder,
+                Err(error) if error.is_outcome_unknown() => {
+                    let existing = client.list_folders(id, None).await.map_err(describe)?;
+                    match existing.into_iter().find(|f| f.name == name) {
+                        Some(folder) => folder,
+                        None => client
+                            .create_folder(id, &name, None)
+                            .await
+                            .map_err(describe)?,
+                    }
+                }
+                Err(error) => return Err(describe(error)),
+            };
+            state.folders.insert(manifest.clone(), folder.id);
+            record(
+                client,
+                id,
+                property::folder(&manifest),
+                folder.id.to_string(),
+            )
+            .await
+        }
+        (Kind::Package, _) => import(client, change, state, options).await,
+        (Kind::Connection, _) => authorize(client, change, state, options).await,
+        (Kind::Recipe, _) => start(client, change, state).await,
+        (Kind::RuntimeConnection, Action::Delete) => {
+            let id = customer_id(state)?;
+            let connection = change
+                .target
+                .connection_id
+                .ok_or("the connection's id is unknown")?;
+            client
+                .delete_connection(id, connection)
+                .await
+                .map_err(describe)
+        }
+        (Kind::RuntimeConnection, Action::Update) => {
+            let id = customer_id(state)?;
+            let connection = change
+                .target
+                .connection_id
+                .ok_or("the connection's id is unknown")?;
+            let mut body = Map::new();
+            body.insert(
+                "name".to_owned(),
+                change.after.get("name").cloned().unwrap_or(Value::Null),
+            );
+            client
+                .update_connection(id, connection, &body)
+                .await
+                .map(|_| ())
+                .map_err(describe)
+        }
+        (Kind::RuntimeConnection, Action::Replace) => {
+            let id = customer_id(state)?;
+            if let Some(connection) = change.target.connection_id {
+                client
+                    .delete_connection(id, connection)
+                    .await
+                    .map_err(describe)?;
+            }
+            create_runtime_connection(client, change, state, options).await
+        }
+        (Kind::RuntimeConnection, _) => {
+            create_runtime_connection(client, change, state, options).await
+        }
+        (kind, action) => Err(format!(
+            "`{}` of a {} is not something apply does in this version",
+            action.as_str(),
+            kind.as_str()
+        )),
+    }
+}
+
+fn customer_id(state: &CustomerState) -> Result<u64, String> {
+    state.customer_id.ok_or_else(|| {
+        "the customer does not exist (its creation failed or was skipped)".to_owned()
+    })
+}
+
+fn folder_id(state: &CustomerState, change: &Change) -> Result<u64, String> {
+    let manifest = manifest_of(change).unwrap_or_default();
+    state
+        .folders
+        .get(&manifest)
+        .copied()
+        .or(change.target.folder_id)
+        .ok_or_else(|| format!("the folder of manifest `{manifest}` does not exist"))
+}
+
+async fn record(client: &Client, customer: u64, name: String, value: String) -> Result<(), String> {
+    let mut properties = BTreeMap::new();
+    properties.insert(name, value);
+    client
+        .upsert_properties(customer, &properties)
+        .await
+        .map_err(describe)
+}
+
+async fn import(
+    client: &Client,
+    change: &Change,
+    state: &mut CustomerState,
+    options: &ApplyOptions,
+) -> Result<(), String> {
+    let id = customer_id(state)?;
+    let folder = folder_id(state, change)?;
+    let manifest_key = manifest_of(change).unwrap_or_default();
+    let manifest = options
+        .desired
+        .manifests
+        .get(&manifest_key)
+        .ok_or_else(|| format!("manifest `{manifest_key}` is not in the file"))?;
+    let zip = options
+        .zips
+        .get(&manifest_key)
+        .ok_or_else(|| format!("the package of `{manifest_key}` is not loaded"))?;
+    let started = client
+        .import_package(id, folder, zip, manifest.restart_recipes)
+        .await
+        .map_err(describe)?;
+    let deadline = Instant::now() + options.import_timeout;
+    let mut status = started;
+    loop {
+        match status.state() {
+            ImportState::Completed => break,
+            ImportState::Failed => {
+                return Err(format!(
+                    "Workato failed the import: {}",
+                    status
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| "no reason given".to_owned())
+                ));
+            }
+            ImportState::InProgress => {
+                if Instant::now() >= deadline {
+                    return Err(format!(
+                        "the import was still in progress after {} s; run apply again to check on it",
+                        options.import_timeout.as_secs()
+                    ));
+                }
+                tokio::time::sleep(options.poll_interval).await;
+                status = client
+                    .import_status(id, status.id)
+                    .await
+                    .map_err(describe)?;
+            }
+        }
+    }
+    let troubled: Vec<String> = status
+        .recipe_status
+        .iter()
+        .filter(|r| r.import_result == "restart_failed" || r.import_result == "stopped")
+        .map(|r| format!("recipe {}: {}", r.id, r.import_result))
+        .collect();
+    state.snapshot = None;
+    let mut properties = BTreeMap::new();
+    properties.insert(property::digest(&manifest_key), manifest.digest.clone());
+    properties.insert(property::folder(&manifest_key), folder.to_string());
+    client
+        .upsert_properties(id, &properties)
+        .await
+        .map_err(describe)?;
+    if troubled.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("the import completed, but {}", troubled.join(", ")))
+    }
+}
+
+/// The workspace's connections (runtime ones included) and recipes, read once per customer
+/// after the changes that create them.
+async fn snapshot<'s>(
+    client: &Client,
+    state: &'s mut CustomerState,
+) -> Result<&'s (Vec<wire::Connection>, Vec<wire::Recipe>), String> {
+    if state.snapshot.is_none() {
+        let id = customer_id(state)?;
+        let filter = ConnectionFilter {
+            include_runtime_connections: true,
+            ..ConnectionFilter::default()
+        };
+        let connections = client
+            .list_connections(id, &filter)
+            .await
+            .map_err(describe)?;
+        let recipes = client.list_recipes(id).await.map_err(describe)?;
+        state.snapshot = Some((connections, recipes));
+    }
+    state
+        .snapshot
+        .as_ref()
+        .ok_or_else(|| "no snapshot".to_owned())
+}
+
+/// The default connection of `m.c`: the one the manifest's recipes use for its provider, else
+/// the one with its name and provider and no end user.
+fn find_default_connection(
+    snapshot: &(Vec<wire::Connection>, Vec<wire::Recipe>),
+    manifest: &crate::desired::DesiredManifest,
+    name: &str,
+    provider: &str,
+) -> Option<u64> {
+    let (connections, recipes) = snapshot;
+    let is_default = |c: &wire::Connection| {
+        c.name == name
+            && c.connector() == provider
+            && c.external_id.is_none()
+            && c.parent_id.is_none()
+    };
+    recipes
+        .iter()
+        .filter(|r| manifest.recipes.iter().any(|d| d.name == r.name))
+        .flat_map(|r| r.config.iter())
+        .filter_map(|entry| entry.account_id)
+        .find(|id| connections.iter().any(|c| c.id == *id && is_default(c)))
+        .or_else(|| {
+            connections
+                .iter()
+                .filter(|c| is_default(c))
+                .map(|c| c.id)
+                .min()
+        })
+}
+
+async fn authorize(
+    client: &Client,
+    change: &Change,
+    state: &mut CustomerState,
+    options: &ApplyOptions,
+) -> Result<(), String> {
+    let id = customer_id(state)?;
+    let reference = connection_reference(&change.key).to_owned();
+    let (manifest_key, connection_key) = reference
+        .split_once('.')
+        .ok_or_else(|| format!("`{reference}` is not `<manifest>.<connection>`"))?;
+    let manifest = options
+        .desired
+        .manifests
+        .get(manifest_key)
+        .ok_or_else(|| format!("manifest `{manifest_key}` is not in the file"))?;
+    let connection = manifest
+        .connections
+        .iter()
+        .find(|c| c.key == connection_key)
+        .ok_or_else(|| format!("connection `{reference}` is not in the file"))?;
+    let input = options
+        .inputs
+        .get(&(change.customer.clone(), reference.clone()))
+        .ok_or_else(|| format!("the credentials of `{reference}` are not resolved"))?;
+    let connection_id = match change.target.connection_id {
+        Some(found) => found,
+        None => {
+            let snapshot = snapshot(client, state).await?;
+            find_default_connection(snapshot, manifest, &connection.name, &connection.provider)
+                .ok_or_else(|| {
+                    format!(
+                        "connection \"{}\" is not in the workspace (was the package imported?)",
+                        connection.name
+                    )
+                })?
+        }
+    };
+    let updated = client
+        .update_connection(id, connection_id, &input.to_body())
+        .await
+        .map_err(describe)?;
+    // Workato accepted the credentials: record their fingerprint whether or not they authorize,
+    // so that a plan can tell "sent and failed" from "never sent".
+    record(
+        client,
+        id,
+        property::fingerprint(manifest_key, connection_key),
+        input.fingerprint(&options.fingerprint_key),
+    )
+    .await?;
+    if let Some(cached) = state.snapshot.as_mut()
+        && let Some(entry) = cached.0.iter_mut().find(|c| c.id == connection_id)
+    {
+        *entry = updated.clone();
+    }
+    if updated.authorization_status.as_deref() == Some("success") {
+        Ok(())
+    } else {
+        Err(format!(
+            "Workato did not authorize connection \"{}\": {}",
+            connection.name,
+            updated
+                .authorization_error
+                .clone()
+                .unwrap_or_else(|| "no reason given".to_owned())
+        ))
+    }
+}
+
+async fn start(client: &Client, change: &Change, state: &mut CustomerState) -> Result<(), String> {
+    let id = customer_id(state)?;
+    let (manifest_key, recipe_name) = change
+        .key
+        .split_once('/')
+        .ok_or_else(|| format!("`{}` is not `<manifest>/<recipe>`", change.key))?;
+    let recipe_id = match change.target.recipe_id {
+        Some(found) => found,
+        None => {
+            let folder = state.folders.get(manifest_key).copied();
+            let (_, recipes) = snapshot(client, state).await?;
+            let mut candidates: Vec<&wire::Recipe> =
+                recipes.iter().filter(|r| r.name == recipe_name).collect();
+            candidates.sort_by_key(|r| (r.folder_id != folder, r.id));
+            candidates.first().map(|r| r.id).ok_or_else(|| {
+                format!(
+                    "recipe \"{recipe_name}\" is not in the workspace (was the package imported?)"
+                )
+            })?
+        }
+    };
+    match client.start_recipe(id, recipe_id).await {
+        Ok(()) => Ok(()),
+        Err(error) => Err(format!(
+            "Workato refused to start recipe \"{recipe_name}\": {error}"
+        )),
+    }
+}
+
+async fn create_runtime_connection(
+    client: &Client,
+    change: &Change,
+    state: &mut CustomerState,
+    options: &ApplyOptions,
+) -> Result<(), String> {
+    let id = customer_id(state)?;
+    let folder = folder_id(state, change)?;
+    let reference = connection_reference(&change.key).to_owned();
+    let text = |field: &str| {
+        change
+            .after
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let name = text("name").ok_or("the plan gives no name")?;
+    let provider = text("provider").ok_or("the plan gives no provider")?;
+    let external_id = text("external_id").ok_or("the plan gives no end user")?;
+    let function = change.key.split('/').nth(2).map(str::to_owned);
+    let mut parent_id = change.after.get("parent_id").and_then(Value::as_u64);
+    if parent_id.is_none() && function.is_none() {
+        // `parent: default` whose parent the plan could not know yet (imported by this apply).
+        if let Some((manifest_key, connection_key)) = reference.split_once('.')
+            && let Some(manifest) = options.desired.manifests.get(manifest_key)
+            && let Some(connection) = manifest
+                .connections
+                .iter()
+                .find(|c| c.key == connection_key && c.parent == Parent::Default)
+        {
+            let snapshot = snapshot(client, state).await?;
+            parent_id =
+                find_default_connection(snapshot, manifest, &connection.name, &connection.provider);
+        }
+    }
+    let new = NewConnection {
+        name: name.clone(),
+        provider: provider.clone(),
+        folder_id: Some(folder),
+        parent_id,
+        external_id: Some(external_id.clone()),
+        shell_connection: true,
+        input: None,
+        oauth_token_pair: None,
+    };
+    match client.create_connection(id, &new).await {
+        Ok(_) => Ok(()),
+        Err(error) if error.is_outcome_unknown() => {
+            // Look before trying again: never a duplicate connection for an end user.
+            let filter = ConnectionFilter {
+                include_runtime_connections: true,
+                provider: Some(provider),
+                folder_id: None,
+                external_id: Some(external_id),
+            };
+            let existing = client
+                .list_connections(id, &filter)
+                .await
+                .map_err(describe)?;
+            if existing.iter().any(|c| c.name == name) {
+                Ok(())
+            } else {
+                client
+                    .create_connection(id, &new)
+                    .await
+                    .map(|_| ())
+                    .map_err(describe)
+            }
+        }
+        Err(error) => Err(describe(error)),
+    }
+}
+
+/// The phase-4 gate, live: every required recipe of the customer's manifests running and every
+/// default connection authorized (DESIGN.md §1).
+async fn check_gate(
+    client: &Client,
+    customer: &str,
+    state: &mut CustomerState,
+    options: &ApplyOptions,
+) -> Result<(), String> {
+    state.snapshot = None;
+    let Some(desired) = options
+        .desired
+        .customers
+        .iter()
+        .find(|c| c.external_id == customer)
+    else {
+        return Err("the customer is not in the file".to_owned());
+    };
+    let snapshot = snapshot(client, state).await?;
+    for manifest_key in &desired.manifests {
+        let Some(manifest) = options.desired.manifests.get(manifest_key) else {
+            continue;
+        };
+        for connection in manifest.connections.iter().filter(|c| !c.runtime_users) {
+            let authorized =
+                find_default_connection(snapshot, manifest, &connection.name, &connection.provider)
+                    .and_then(|found| snapshot.0.iter().find(|c| c.id == found))
+                    .is_some_and(|c| c.authorization_status.as_deref() == Some("success"));
+            if !authorized {
+                return Err(format!(
+                    "connection \"{}\" is not authorized",
+                    connection.name
+                ));
+            }
+        }
+        for required in &manifest.required {
+            let running = snapshot.1.iter().any(|r| &r.name == required && r.running);
+            if !running {
+                return Err(format!("recipe \"{required}\" is not running"));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! `embedctl apply`: plan fresh (or load a saved plan and check it still holds), ask, execute.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::apply::{ApplyEvent, ApplyOptions, apply};
+use crate::cli::{ApplyArgs, ApplyFormat, ExitStatus};
+use crate::credentials::{self, ConnectionInput};
+use crate::plan::{Action, Kind, Plan, Reason, budget_of, saved::SavedPlan};
+use crate::render::{self, Format, RenderContext};
+use crate::spec::Spec;
+
+use super::session::{Observed, RunOptions, Stop, observe_and_diff};
+
+/// Runs the apply command.
+pub fn run(args: &ApplyArgs) -> ExitStatus {
+    super::block_on(execute(args))
+}
+
+async fn execute(args: &ApplyArgs) -> ExitStatus {
+    let saved = match &args.saved_plan {
+        Some(path) => match load_saved(path) {
+            Ok(saved) => Some(saved),
+            Err(message) => return super::fail(&message),
+        },
+        None => None,
+    };
+    let mut observed = match observe_and_diff(RunOptions {
+        file: &args.file,
+        target: &args.target,
+        customers: &args.customers,
+        need_all_credentials: true,
+    })
+    .await
+    {
+        Ok(observed) => observed,
+        Err(Stop(message)) => return super::fail(&message),
+    };
+    if let Some(saved) = &saved
+        && let Err(message) = check_saved(saved, &observed, args)
+    {
+        observed.finish().await;
+        return super::fail(&message);
+    }
+    if args.refresh_credentials {
+        refresh_credentials(&mut observed.plan);
+        observed.budget = budget_of(&observed.plan.changes, observed.client.rate_share());
+    }
+    if args.format == ApplyFormat::Text {
+        let context = RenderContext {
+            color: super::stdout_has_color(),
+            title: args.file.display().to_string(),
+            observed_calls: observed.live.calls.clone(),
+        };
+        let text = render::render(&observed.plan, &observed.budget, &context, Format::Text);
+        let _ = anstream::stdout().write_all(text.as_bytes());
+    }
+    if !observed.plan.has_changes() {
+        observed.finish().await;
+        return ExitStatus::Success;
+    }
+    if !args.auto_approve {
+        if !std::io::stdin().is_terminal() {
+            observed.finish().await;
+            return super::fail(
+                "apply asks for `yes` before it writes, and this is not a terminal; review the plan and pass `--auto-approve`",
+            );
+        }
+        eprint!("\nApply these changes to Workato? Only `yes` is accepted: ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if answer.trim() != "yes" {
+            observed.finish().await;
+            return super::fail("apply cancelled; nothing was written");
+        }
+    }
+    let inputs = match resolve_inputs(&observed.spec, &observed.plan) {
+        Ok(inputs) => inputs,
+        Err(message) => {
+            observed.finish().await;
+            return super::fail(&message);
+        }
+    };
+    let fingerprint_key = observed.fingerprint_key.clone().unwrap_or_default();
+    let zips = observed
+        .spec
+        .packages
+        .iter()
+        .map(|(key, package)| (key.clone(), package.zip_bytes.clone()))
+        .collect();
+    let json = args.format == ApplyFormat::Json;
+    let on_event: Arc<dyn Fn(&ApplyEvent) + Send + Sync> = Arc::new(move |event: &ApplyEvent| {
+        if json {
+            if let Ok(line) = serde_json::to_string(event) {
+                let _ = writeln!(std::io::stdout().lock(), "{line}");
+            }
+        } else if !matches!(event, ApplyEvent::ChangeStart { .. }) {
+            let _ = writeln!(anstream::stderr(), "{}", event.line());
+        }
+    });
+    let simulated = args.target.sim.is_some();
+    let options = ApplyOptions {
+        desired: observed.desired.clone(),
+        zips,
+        inputs,
+        fingerprint_key,
+        import_timeout: Duration::from_secs(300),
+        poll_interval: if simulated {
+            Duration::from_millis(50)
+        } else {
+            Duration::from_secs(2)
+        },
+        on_event,
+    };
+    let outcome = apply(&observed.client, &observed.plan, options).await;
+    if let (Some(path), Some(running)) = (&args.target.sim, &observed.simulator) {
+        // Saved also after a partial failure: the simulated account is what it is.
+        if let Err(error) = running.simulator().save_state(path) {
+            observed.finish().await;
+            return super::fail(&error.to_string());
+        }
+    }
+    observed.finish().await;
+    if outcome.failed > 0 {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    }
+}
+
+/// `--refresh-credentials`: send every known credential, even unchanged or failed ones.
+fn refresh_credentials(plan: &mut Plan) {
+    let mut kept = Vec::new();
+    for mut blocked in std::mem::take(&mut plan.blocked) {
+        if blocked.reason == Reason::ConnectionAuthFailed {
+            blocked.reason = Reason::ConnectionCredentialsChanged;
+            blocked.blocked_by = None;
+            blocked.after = serde_json::json!({ "fingerprint": "(sent again)" });
+            plan.changes.push(blocked);
+        } else {
+            kept.push(blocked);
+        }
+    }
+    plan.blocked = kept;
+    plan.changes
+        .sort_by(|a, b| a.customer.cmp(&b.customer).then(a.phase.cmp(&b.phase)));
+}
+
+/// Resolves the input of every connection the plan authorizes, before anything is written.
+fn resolve_inputs(
+    spec: &Spec,
+    plan: &Plan,
+) -> Result<BTreeMap<(String, String), ConnectionInput>, String> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let mut inputs = BTreeMap::new();
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == Kind::Connection && c.action == Action::Authorize)
+    {
+        let reference = change.key.clone();
+        let Some((manifest_key, connection_key)) = reference.split_once('.') else {
+            continue;
+        };
+        let connection = spec
+            .file
+            .manifests
+            .get(manifest_key)
+            .and_then(|manifest| manifest.connections.get(connection_key))
+            .ok_or_else(|| format!("`{reference}` is not in the file"))?;
+        let customer = spec
+            .file
+            .customers
+            .iter()
+            .map(|c| &c.value)
+            .find(|c| c.external_id.value == change.customer)
+            .ok_or_else(|| format!("customer `{}` is not in the file", change.customer))?;
+        let credentials_map = customer
+            .credentials
+            .get(&reference)
+            .unwrap_or(&connection.credentials);
+        let input = credentials::resolve(
+            &connection.settings,
+            credentials_map,
+            spec.base_dir(),
+            &lookup,
+        )
+        .map_err(|unresolved| format!("`{}/{reference}`: {}", change.customer, unresolved.0))?;
+        inputs.insert((change.customer.clone(), reference), input);
+    }
+    Ok(inputs)
+}
+
+fn load_saved(path: &std::path::Path) -> Result<SavedPlan, String> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        format!(
+            "cannot read the saved plan `{}`: {}",
+            path.display(),
+            crate::spec::io_reason(&error)
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|error| {
+        format!(
+            "`{}` is not a plan saved by `embedctl plan --out`: {error}",
+            path.display()
+        )
+    })
+}
+
+/// Refuses a saved plan that no longer describes reality, saying what changed since.
+fn check_saved(saved: &SavedPlan, observed: &Observed, args: &ApplyArgs) -> Result<(), String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let mut problems = Vec::new();
+    if saved.base_url != observed.target_label {
+        problems.push(format!(
+            "the plan was made against `{}`, this run talks to `{}`",
+            saved.base_url, observed.target_label
+        ));
+    }
+    let age_hours = now.saturating_sub(saved.created_at_unix) / 3_600;
+    if age_hours >= args.max_age {
+        problems.push(format!(
+            "the plan is {age_hours} h old (made {}); `--max-age` is {} h",
+            saved.created_at, args.max_age
+        ));
+    }
+    let fresh = crate::plan::saved::save(
+        &observed.plan,
+        &observed.desired,
+        &observed.live,
+        &observed.target_label,
+        &observed.file_bytes,
+        now,
+    );
+    if fresh.file_digest != saved.file_digest {
+        problems.push(format!("`{}` changed since the plan", args.file.display()));
+    }
+    for (reference, fingerprint) in &saved.credential_fingerprints {
+        if fresh.credential_fingerprints.get(reference) != Some(fingerprint) {
+            problems.push(format!(
+                "the credentials of `{reference}` changed since the plan"
+            ));
+        }
+    }
+    for (customer, digest) in &saved.live_fingerprints {
+        let now_digest = fresh
+            .live_fingerprints
+            .get(customer)
+            .cloned()
+            .unwrap_or_else(|| {
+                // No change is planned for it any more: compare what it looks like now.
+                observed
+                    .live
+                    .customers
+                    .get(customer)
+                    .and_then(|c| serde_json::to_vec(c).ok())
+                    .map_or_else(|| "absent".to_owned(), |bytes| sha256_hex(&bytes))
+            });
+        if &now_digest != digest {
+            problems.push(format!(
+                "customer `{customer}` changed in Workato since the plan"
+            ));
+        }
+    }
+    let saved_keys: Vec<String> = saved
+        .plan
+        .get("changes")
+        .and_then(|changes| changes.as_array())
+        .map(|changes| changes.iter().map(change_line).collect())
+        .unwrap_or_default();
+    let fresh_keys: Vec<String> = serde_json::to_value(&observed.plan)
+        .ok()
+        .and_then(|plan| plan.get("changes").and_then(|c| c.as_array()).cloned())
+        .map(|changes| changes.iter().map(change_line).collect())
+        .unwrap_or_default();
+    if problems.is_empty() && saved_keys == fresh_keys {
+        return Ok(());
+    }
+    if problems.is_empty() {
+        problems.push("a fresh plan differs from the saved one".to_owned());
+    }
+    let mut message = format!("refusing the saved plan:\n  {}", problems.join("\n  "));
+    let gone: Vec<&String> = saved_keys
+        .iter()
+        .filter(|k| !fresh_keys.contains(k))
+        .collect();
+    let new: Vec<&String> = fresh_keys
+        .iter()
+        .filter(|k| !saved_keys.contains(k))
+        .collect();
+    if !gone.is_empty() || !new.is_empty() {
+        message.push_str("\nwhat a fresh plan says differently:");
+        for line in gone {
+            message.push_str(&format!("\n  - no longer planned: {line}"));
+        }
+        for line in new {
+            message.push_str(&format!("\n  + newly planned: {line}"));
+        }
+    }
+    message.push_str("\nmake a new plan with `embedctl plan --out`");
+    Err(message)
+}
+
+fn change_line(change: &serde_json::Value) -> String {
+    let field = |name: &str| {
+        change
+            .get(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    format!(
+        "{} {} {} {} ({})",
+        field("customer"),
+        field("action"),
+        field("kind"),
+        field("key"),
+        field("reason")
+    )
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
