@@ -107,6 +107,37 @@ impl<'a> CustomerDiff<'a> {
         }
     }
 
+    /// Plans sending credentials to a default connection: `recorded` is the fingerprint recorded
+    /// in Workato (none: never sent), `after` what the plan shows for the new one.
+    fn plan_authorize(
+        &mut self,
+        reference: &str,
+        recorded: Option<&str>,
+        after: String,
+        target: &Target,
+    ) {
+        let reason = if recorded.is_none() {
+            Reason::ConnectionCredentialsMissing
+        } else {
+            Reason::ConnectionCredentialsChanged
+        };
+        let before = recorded.map_or(
+            Value::Null,
+            |fp| json!({ "fingerprint": format!("fp:{}", short_fingerprint(fp)) }),
+        );
+        let change = self.change(
+            3,
+            Action::Authorize,
+            Kind::Connection,
+            reference.to_owned(),
+            reason,
+            before,
+            json!({ "fingerprint": after }),
+            target.clone(),
+        );
+        self.plan.changes.push(change);
+    }
+
     fn block(&mut self, mut change: Change, why: String) {
         change.blocked_by = Some(why);
         self.plan.blocked.push(change);
@@ -419,22 +450,8 @@ impl<'a> CustomerDiff<'a> {
                             Err(why)
                         }
                     } else {
-                        let reason = if recorded.is_none() {
-                            Reason::ConnectionCredentialsMissing
-                        } else {
-                            Reason::ConnectionCredentialsChanged
-                        };
-                        let change = self.change(
-                            3,
-                            Action::Authorize,
-                            Kind::Connection,
-                            reference.clone(),
-                            reason,
-                            recorded.as_ref().map_or(Value::Null, |fp| json!({ "fingerprint": format!("fp:{}", short_fingerprint(fp)) })),
-                            json!({ "fingerprint": format!("fp:{}", short_fingerprint(&fingerprint)) }),
-                            target.clone(),
-                        );
-                        self.plan.changes.push(change);
+                        let after = format!("fp:{}", short_fingerprint(&fingerprint));
+                        self.plan_authorize(&reference, recorded.as_deref(), after, &target);
                         Ok(())
                     }
                 }
@@ -446,22 +463,8 @@ impl<'a> CustomerDiff<'a> {
                         ));
                         Ok(())
                     } else {
-                        let reason = if recorded.is_none() {
-                            Reason::ConnectionCredentialsMissing
-                        } else {
-                            Reason::ConnectionCredentialsChanged
-                        };
-                        let change = self.change(
-                            3,
-                            Action::Authorize,
-                            Kind::Connection,
-                            reference.clone(),
-                            reason,
-                            recorded.as_ref().map_or(Value::Null, |fp| json!({ "fingerprint": format!("fp:{}", short_fingerprint(fp)) })),
-                            json!({ "fingerprint": "(known at apply)" }),
-                            target.clone(),
-                        );
-                        self.plan.changes.push(change);
+                        let after = "(known at apply)".to_owned();
+                        self.plan_authorize(&reference, recorded.as_deref(), after, &target);
                         Ok(())
                     }
                 }

@@ -98,6 +98,20 @@ pub fn parse_json(body: &Bytes) -> Result<Value, Response> {
     }
 }
 
+/// A JSON object request body, refused in Workato's 400 shape when malformed.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = <Bytes as axum::extract::FromRequest<S>>::from_request(request, state)
+            .await
+            .map_err(|_| error(StatusCode::BAD_REQUEST, "Bad request: unreadable body"))?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
 /// Lowercase hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)

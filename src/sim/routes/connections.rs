@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -11,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::customers::with_customer;
 use super::views;
 use crate::sim::Simulator;
-use crate::sim::http::{error, not_found, ok, parse_json, sha256_hex, validation_failed};
+use crate::sim::http::{JsonBody, error, not_found, ok, sha256_hex, validation_failed};
 use crate::sim::model::{Connection, Customer};
 
 /// The list's cap: Workato's own "List connections" stops at 1,000, most recently updated first
@@ -85,12 +84,8 @@ pub async fn list(
 pub async fn create(
     State(sim): State<Simulator>,
     Path(segment): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Response {
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let provider = body
         .get("provider")
         .and_then(Value::as_str)
@@ -148,12 +143,8 @@ pub async fn create(
 pub async fn update(
     State(sim): State<Simulator>,
     Path((segment, connection_id)): Path<(String, u64)>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Response {
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     with_customer(&sim, &segment, |account, id| {
         let now = account.now();
         let Some(customer) = account.customers.get_mut(&id) else {
@@ -207,12 +198,8 @@ pub async fn update(
 pub async fn disconnect(
     State(sim): State<Simulator>,
     Path((segment, connection_id)): Path<(String, u64)>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Response {
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let force = body.get("force").and_then(Value::as_bool).unwrap_or(false);
     with_customer(&sim, &segment, |account, id| {
         let now = account.now();

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::views;
 use crate::sim::Simulator;
-use crate::sim::http::{error, not_found, ok, parse_json, validation_failed};
+use crate::sim::http::{JsonBody, error, not_found, ok, validation_failed};
 use crate::sim::model::{AccountState, Customer, Folder};
 
 /// Runs `action` on the customer a path segment names (`123` or `E<external id>`), or answers 404.
@@ -91,11 +90,7 @@ fn string_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
 }
 
 /// `POST /api/managed_users`: `name` and `notification_email` required; `external_id` unique.
-pub async fn create(State(sim): State<Simulator>, body: Bytes) -> Response {
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+pub async fn create(State(sim): State<Simulator>, JsonBody(body): JsonBody) -> Response {
     let name = string_field(&body, "name")
         .unwrap_or_default()
         .trim()
@@ -169,12 +164,8 @@ pub async fn create(State(sim): State<Simulator>, body: Bytes) -> Response {
 pub async fn update(
     State(sim): State<Simulator>,
     Path(segment): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Response {
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     with_customer(&sim, &segment, |account, id| {
         if let Some(Value::String(external)) = body.get("external_id") {
             let taken = account

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -11,7 +10,7 @@ use serde_json::{Value, json};
 use super::customers::{page_of, paging, with_customer};
 use super::views;
 use crate::sim::Simulator;
-use crate::sim::http::{error, not_found, ok, parse_json, validation_failed};
+use crate::sim::http::{JsonBody, error, not_found, ok, validation_failed};
 use crate::sim::model::Folder;
 
 /// `GET …/folders?parent_id=`: the direct children of `parent_id` (default: Home), by id.
@@ -53,12 +52,8 @@ pub async fn list(
 pub async fn create(
     State(sim): State<Simulator>,
     Path(segment): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Response {
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let name = body
         .get("name")
         .and_then(Value::as_str)
@@ -111,12 +106,8 @@ pub async fn create(
 pub async fn update(
     State(sim): State<Simulator>,
     Path((segment, folder_id)): Path<(String, u64)>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Response {
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let name = body
         .get("name")
         .and_then(Value::as_str)

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::customers::with_customer;
 use crate::sim::Simulator;
-use crate::sim::http::{error, not_found, ok, parse_json, validation_failed};
+use crate::sim::http::{JsonBody, error, not_found, ok, validation_failed};
 
 /// The most properties a workspace holds (WORKATO_API.md §4b: about 1,000).
 const MAX_PROPERTIES: usize = 1_000;
@@ -42,12 +41,8 @@ pub async fn list(
 pub async fn upsert(
     State(sim): State<Simulator>,
     Path(segment): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Response {
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let Some(properties) = body.get("properties").and_then(Value::as_object).cloned() else {
         return validation_failed(&[("properties", "must be an object")]);
     };

@@ -2,13 +2,12 @@
 //! play the end user in the connection widget, simulate Workato stopping a recipe, read stats,
 //! state and the request log, and change faults while running.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::sim::http::{error, not_found, ok, parse_json};
+use crate::sim::http::{JsonBody, error, not_found, ok};
 use crate::sim::{Faults, Simulator};
 
 /// `POST /__sim/connections/:id/authorize`: the end user finished the widget's OAuth.
@@ -51,12 +50,8 @@ fn set_authorization(
 pub async fn stop_by_workato(
     State(sim): State<Simulator>,
     Path(recipe_id): Path<u64>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Response {
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let cause = body
         .get("stop_cause")
         .and_then(Value::as_str)
@@ -101,8 +96,8 @@ pub async fn faults(State(sim): State<Simulator>) -> Response {
 }
 
 /// `POST /__sim/faults`: replaces the faults (`latency`, `fail_rate`, `drop_after_commit`).
-pub async fn set_faults(State(sim): State<Simulator>, body: Bytes) -> Response {
-    let faults: Faults = match serde_json::from_slice(&body) {
+pub async fn set_faults(State(sim): State<Simulator>, JsonBody(body): JsonBody) -> Response {
+    let faults: Faults = match serde_json::from_value(body) {
         Ok(faults) => faults,
         Err(problem) => return error(StatusCode::BAD_REQUEST, &format!("Bad request: {problem}")),
     };
