@@ -92,13 +92,32 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         .map(|(key, package)| (key.clone(), package.zip_bytes.clone()))
         .collect();
     let json = args.format == ApplyFormat::Json;
+    // A progress bar on a terminal (indicatif hides itself elsewhere); plain lines in CI.
+    let progress = indicatif::ProgressBar::new(observed.plan.changes.len() as u64);
+    if json || !std::io::stderr().is_terminal() {
+        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let bar = progress.clone();
     let on_event: Arc<dyn Fn(&ApplyEvent) + Send + Sync> = Arc::new(move |event: &ApplyEvent| {
         if json {
             if let Ok(line) = serde_json::to_string(event) {
                 let _ = writeln!(std::io::stdout().lock(), "{line}");
             }
-        } else if !matches!(event, ApplyEvent::ChangeStart { .. }) {
-            let _ = writeln!(anstream::stderr(), "{}", event.line());
+            return;
+        }
+        match event {
+            ApplyEvent::ChangeStart { .. } => bar.set_message(event.line()),
+            ApplyEvent::ChangeDone { .. }
+            | ApplyEvent::ChangeFailed { .. }
+            | ApplyEvent::ChangeSkipped { .. } => {
+                bar.inc(1);
+                print_line(&bar, &event.line());
+            }
+            ApplyEvent::Summary(_) => {
+                bar.finish_and_clear();
+                print_line(&bar, &event.line());
+            }
+            _ => print_line(&bar, &event.line()),
         }
     });
     let simulated = args.target.sim.is_some();
@@ -128,6 +147,15 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         ExitStatus::Failure
     } else {
         ExitStatus::Success
+    }
+}
+
+/// A line on stderr that does not tear the progress bar.
+fn print_line(bar: &indicatif::ProgressBar, line: &str) {
+    if bar.is_hidden() {
+        let _ = writeln!(anstream::stderr(), "{line}");
+    } else {
+        bar.println(line);
     }
 }
 
