@@ -77,7 +77,11 @@ fn line(change: &Change) -> String {
     let mut text = format!(
         "  {}  {} {} {} ({})",
         change.customer,
-        change.action.marker(),
+        if change.blocked_by.is_some() {
+            "!"
+        } else {
+            change.action.marker()
+        },
         change.kind.as_str(),
         change.key,
         change.reason.as_str()

@@ -126,8 +126,13 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
             .collect();
         if !missing.is_empty() {
             return Err(Stop(format!(
-                "every credential must be known to save or apply a plan:\n  {}\nexport the variables (and `EMBEDCTL_FINGERPRINT_KEY`), or check the `file:` paths",
-                missing.join("\n  ")
+                "every credential must be known to save or apply a plan:\n  {}\n{}",
+                missing.join("\n  "),
+                if simulated {
+                    "export the variables, or check the `file:` paths"
+                } else {
+                    "export the variables (and `EMBEDCTL_FINGERPRINT_KEY`), or check the `file:` paths"
+                }
             )));
         }
     }

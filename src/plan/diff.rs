@@ -327,10 +327,13 @@ impl<'a> CustomerDiff<'a> {
                 Kind::Package,
                 key.clone(),
                 reason,
-                recorded_digest.as_ref().map_or(
-                    Value::Null,
-                    |digest| json!({ "digest": short_digest(digest) }),
-                ),
+                recorded_digest.as_ref().map_or(Value::Null, |digest| {
+                    json!({
+                        "digest": short_digest(digest),
+                        "folder": manifest.folder,
+                        "restart_recipes": manifest.restart_recipes,
+                    })
+                }),
                 json!({
                     "digest": short_digest(&manifest.digest),
                     "folder": manifest.folder,
@@ -443,7 +446,7 @@ impl<'a> CustomerDiff<'a> {
                                 reference.clone(),
                                 Reason::ConnectionAuthFailed,
                                 json!({ "fingerprint": format!("fp:{}", short_fingerprint(&fingerprint)), "authorization_status": live_connection.as_ref().and_then(|c| c.authorization_status.clone()) }),
-                                Value::Null,
+                                json!({ "fingerprint": format!("fp:{}", short_fingerprint(&fingerprint)), "authorization_status": "success" }),
                                 target.clone(),
                             );
                             self.block(change, format!("{why}; fix the credentials, or `apply --refresh-credentials` to send them again"));
@@ -642,7 +645,10 @@ impl<'a> CustomerDiff<'a> {
                     .any(|u| c.external_id.as_deref() == Some(u.id.as_str()))
             }) {
                 let user = unlisted.external_id.clone().unwrap_or_default();
-                let key = format!("{reference}/{user}");
+                let key = function_of(&unlisted.name, &functions).map_or_else(
+                    || format!("{reference}/{user}"),
+                    |function| format!("{reference}/{user}/{function}"),
+                );
                 if self.customer.prune_runtime_users {
                     let change = self.change(
                         4,

@@ -270,9 +270,15 @@ impl Plan {
     /// Imports, authorizations and starts count as updates; a replace counts as both a create
     /// and a delete.
     pub fn summary(&self) -> Summary {
+        // End users, not connections: one person with two connections to authorize is one.
+        let people: std::collections::BTreeSet<(&str, &str)> = self
+            .pending_users
+            .iter()
+            .map(|pending| (pending.customer.as_str(), pending.user.as_str()))
+            .collect();
         let mut summary = Summary {
             blocked: self.blocked.len(),
-            pending_users: self.pending_users.len(),
+            pending_users: people.len(),
             unmanaged: self.unmanaged.len(),
             ..Summary::default()
         };

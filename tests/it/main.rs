@@ -3,7 +3,9 @@
 mod client;
 mod context;
 mod examples;
+mod plan_e2e;
 mod plan_properties;
+mod plan_scenarios;
 mod render;
 mod schema;
 mod sim_behaviour;
