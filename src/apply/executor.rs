@@ -144,6 +144,9 @@ async fn run_customer(
     }
     let mut failed_phase: Option<u8> = None;
     let mut gate: Option<Result<(), String>> = None;
+    // (manifest, connection name) of every authorization that failed in this run: a recipe that
+    // needs one of them is not started (Workato's refusal is never the check, DESIGN.md §1).
+    let mut unauthorized: Vec<(String, String)> = Vec::new();
     for change in &changes {
         if let Some(phase) = failed_phase.filter(|phase| change.phase > *phase) {
             outcome.skipped += 1;
@@ -152,6 +155,16 @@ async fn run_customer(
                 phase: change.phase,
                 key: change.key.clone(),
                 cause: format!("a phase-{phase} change of this customer failed"),
+            });
+            continue;
+        }
+        if let Some(name) = unmet_need(change, &unauthorized, options) {
+            outcome.skipped += 1;
+            emit(ApplyEvent::ChangeSkipped {
+                customer: customer.to_owned(),
+                phase: change.phase,
+                key: change.key.clone(),
+                cause: format!("connection \"{name}\", which it needs, was not authorized"),
             });
             continue;
         }
@@ -186,11 +199,57 @@ async fn run_customer(
             Err(error) => {
                 outcome.failed += 1;
                 failed_phase = Some(failed_phase.map_or(change.phase, |p| p.min(change.phase)));
+                if change.kind == Kind::Connection
+                    && let Some(failed) = connection_of(change, options)
+                {
+                    unauthorized.push(failed);
+                }
                 emit(ApplyEvent::failed_of(change, error));
             }
         }
     }
     outcome
+}
+
+/// (manifest, connection name) of a connection change.
+fn connection_of(change: &Change, options: &ApplyOptions) -> Option<(String, String)> {
+    let (manifest_key, connection_key) = connection_reference(&change.key).split_once('.')?;
+    let connection = options
+        .desired
+        .manifests
+        .get(manifest_key)?
+        .connections
+        .iter()
+        .find(|c| c.key == connection_key)?;
+    Some((manifest_key.to_owned(), connection.name.clone()))
+}
+
+/// For a recipe start: the name of a connection it needs whose authorization failed in this run.
+fn unmet_need(
+    change: &Change,
+    unauthorized: &[(String, String)],
+    options: &ApplyOptions,
+) -> Option<String> {
+    if change.kind != Kind::Recipe || unauthorized.is_empty() {
+        return None;
+    }
+    let (manifest_key, recipe_name) = change.key.split_once('/')?;
+    let recipe = options
+        .desired
+        .manifests
+        .get(manifest_key)?
+        .recipes
+        .iter()
+        .find(|r| r.name == recipe_name)?;
+    recipe
+        .needs
+        .iter()
+        .find(|need| {
+            unauthorized
+                .iter()
+                .any(|(manifest, name)| manifest == manifest_key && name == *need)
+        })
+        .cloned()
 }
 
 /// The manifest key of a change's key (`m`, `m.c`, `m/Recipe`, `m.c/user/…`).

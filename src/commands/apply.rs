@@ -127,10 +127,16 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         inputs,
         fingerprint_key,
         import_timeout: Duration::from_secs(300),
+        // Public clients poll every 2-3 s; a simulator (scaled clock) is polled faster.
         poll_interval: if simulated {
             Duration::from_millis(50)
         } else {
-            Duration::from_secs(2)
+            let scale = std::env::var("EMBEDCTL_TIME_SCALE")
+                .ok()
+                .and_then(|value| value.parse::<f64>().ok())
+                .filter(|scale| scale.is_finite() && *scale >= 1.0)
+                .unwrap_or(1.0);
+            Duration::from_secs_f64(2.0 / scale)
         },
         on_event,
     };
@@ -321,17 +327,117 @@ fn check_saved(saved: &SavedPlan, observed: &Observed, args: &ApplyArgs) -> Resu
         .iter()
         .filter(|k| !saved_keys.contains(k))
         .collect();
-    if !gone.is_empty() || !new.is_empty() {
+    let mut differences: Vec<String> = Vec::new();
+    differences.extend(
+        gone.iter()
+            .map(|line| format!("- no longer planned: {line}")),
+    );
+    differences.extend(new.iter().map(|line| format!("+ newly planned: {line}")));
+    differences.extend(
+        moved_fields(saved, &observed.plan)
+            .iter()
+            .map(|line| format!("~ {line}")),
+    );
+    let fresh_plan = serde_json::to_value(&observed.plan).unwrap_or_default();
+    for (list, what) in [("blocked", "blocked"), ("pending_users", "pending")] {
+        let then = listed(&saved.plan, list);
+        let now = listed(&fresh_plan, list);
+        differences.extend(
+            then.iter()
+                .filter(|line| !now.contains(line))
+                .map(|line| format!("- no longer {what}: {line}")),
+        );
+        differences.extend(
+            now.iter()
+                .filter(|line| !then.contains(line))
+                .map(|line| format!("+ newly {what}: {line}")),
+        );
+    }
+    if !differences.is_empty() {
         message.push_str("\nwhat a fresh plan says differently:");
-        for line in gone {
-            message.push_str(&format!("\n  - no longer planned: {line}"));
-        }
-        for line in new {
-            message.push_str(&format!("\n  + newly planned: {line}"));
+        for line in differences {
+            message.push_str(&format!("\n  {line}"));
         }
     }
     message.push_str("\nmake a new plan with `embedctl plan --out`");
     Err(message)
+}
+
+/// One line per entry of a plan's `blocked` or `pending_users` list.
+fn listed(plan: &serde_json::Value, list: &str) -> Vec<String> {
+    let entries = plan
+        .get(list)
+        .and_then(|entries| entries.as_array())
+        .cloned()
+        .unwrap_or_default();
+    entries
+        .iter()
+        .map(|entry| {
+            if list != "pending_users" {
+                return change_line(entry);
+            }
+            let field = |name: &str| entry.get(name).and_then(|v| v.as_str()).unwrap_or_default();
+            let function = entry
+                .get("recipe_function")
+                .and_then(|v| v.as_str())
+                .map(|function| format!(" (recipe function {function})"))
+                .unwrap_or_default();
+            format!(
+                "{} {} has to authorize {}{function}",
+                field("customer"),
+                field("user"),
+                field("connection")
+            )
+        })
+        .collect()
+}
+
+/// For each change planned both then and now: the compared live fields (`before`) whose value
+/// moved since the plan, as `<change>: <field> <then> → <now>` (values are masked in plans).
+fn moved_fields(saved: &SavedPlan, fresh: &Plan) -> Vec<String> {
+    let changes = |plan: Option<&serde_json::Value>| -> BTreeMap<String, serde_json::Value> {
+        plan.and_then(|plan| plan.get("changes"))
+            .and_then(|changes| changes.as_array())
+            .map(|changes| {
+                changes
+                    .iter()
+                    .map(|change| (change_line(change), change.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let then = changes(Some(&saved.plan));
+    let fresh = serde_json::to_value(fresh).ok();
+    let now = changes(fresh.as_ref());
+    // A field missing from `before` matched the file.
+    let show = |value: Option<&serde_json::Value>, missing: &str| {
+        value.map_or_else(|| missing.to_owned(), |value| value.to_string())
+    };
+    let mut lines = Vec::new();
+    for (line, before_then) in &then {
+        let Some(before_now) = now.get(line) else {
+            continue;
+        };
+        let field_map = |change: &serde_json::Value| {
+            change
+                .get("before")
+                .and_then(|before| before.as_object())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let (old, new) = (field_map(before_then), field_map(before_now));
+        let fields: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+        for field in fields {
+            if old.get(field) != new.get(field) {
+                lines.push(format!(
+                    "{line}: {field} in Workato {} → {}",
+                    show(old.get(field), "(matched the file)"),
+                    show(new.get(field), "(matches the file)")
+                ));
+            }
+        }
+    }
+    lines
 }
 
 fn change_line(change: &serde_json::Value) -> String {

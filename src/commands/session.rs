@@ -12,7 +12,11 @@ use crate::observe::observe;
 use crate::plan::{ApiBudget, Plan, budget_of, diff};
 use crate::sim::{RunningSimulator, SimOptions, Simulator};
 use crate::spec::{self, Spec};
-use crate::workato::{ApiToken, Client, ClientConfig};
+use crate::workato::{ApiToken, Client, ClientConfig, parse_time_scale};
+
+/// How much faster than Workato's windows an in-process `--sim` run is paced (unless
+/// `EMBEDCTL_TIME_SCALE` says otherwise).
+pub const SIM_TIME_SCALE: f64 = 20.0;
 
 /// A run's inputs and what it observed.
 pub struct Observed {
@@ -149,11 +153,24 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
         Some(state_path) => {
             let account =
                 Simulator::load_state(state_path).map_err(|error| Stop(error.to_string()))?;
-            let running = RunningSimulator::start(Simulator::new(account, SimOptions::default()))
+            // The in-process simulator and the client share one clock scale, so a demo apply
+            // is not paced at Workato's real limits; the plan's budget still quotes those.
+            let time_scale = match std::env::var("EMBEDCTL_TIME_SCALE").ok() {
+                Some(value) => {
+                    parse_time_scale(Some(&value)).map_err(|error| Stop(error.to_string()))?
+                }
+                None => SIM_TIME_SCALE,
+            };
+            let sim_options = SimOptions {
+                time_scale,
+                ..SimOptions::default()
+            };
+            let running = RunningSimulator::start(Simulator::new(account, sim_options))
                 .await
                 .map_err(|error| Stop(format!("cannot start the in-process simulator: {error}")))?;
-            let config = ClientConfig::new(running.base_url(), ApiToken::new("embedctl-sim"))
+            let mut config = ClientConfig::new(running.base_url(), ApiToken::new("embedctl-sim"))
                 .map_err(|error| Stop(error.to_string()))?;
+            config.time_scale = time_scale;
             let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;
             (
                 client,

@@ -1,5 +1,6 @@
 //! The integration tests: one binary (uv style), one module per area.
 
+mod apply_e2e;
 mod client;
 mod context;
 mod examples;

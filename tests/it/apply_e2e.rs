@@ -1,0 +1,1832 @@
+//! `embedctl apply` end to end: the real binary against a simulator, either in-process
+//! (`--sim STATE.json`) or served by a spawned `embedctl sim serve` whose request log and state the
+//! tests read back. Every test checks exit codes and output as a pipeline would, and the account
+//! the run left behind: converged, layered in the right order, nothing duplicated.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use embedctl::sim::{AccountState, Family, RunningSimulator, SimOptions, Simulator};
+use serde_json::{Value, json};
+
+use crate::context::{Outcome, repo_root};
+
+/// Rate-limit windows of the served simulator and of the client are both divided by this, so a
+/// minute of Workato's limits lasts a second.
+const TIME_SCALE: &str = "60";
+
+/// Variables the child must never inherit from whoever runs the tests.
+const SCRUBBED: &[&str] = &[
+    "WORKATO_API_TOKEN",
+    "WORKATO_BASE_URL",
+    "WORKATO_JWT_PRIVATE_KEY",
+    "EMBEDCTL_FINGERPRINT_KEY",
+    "EMBEDCTL_RATE_SHARE",
+    "EMBEDCTL_TIME_SCALE",
+    "NO_COLOR",
+    "CLICOLOR_FORCE",
+    "RUST_LOG",
+];
+
+fn embedctl_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_embedctl"));
+    command.args(args).current_dir(dir);
+    for name in SCRUBBED {
+        command.env_remove(name);
+    }
+    command.env("NO_COLOR", "1");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+/// Runs `embedctl ARGS` in `dir` with exactly the given variables (on the child only).
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let output = embedctl_command(dir, args, env)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run embedctl: {error}"));
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("test paths are UTF-8")
+}
+
+fn quickstart_package() -> PathBuf {
+    repo_root().join("examples/quickstart/packages/files-sync")
+}
+
+/// A desired-state file written into a temp dir.
+struct Scenario {
+    dir: tempfile::TempDir,
+    file: PathBuf,
+}
+
+impl Scenario {
+    fn new(yaml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("embedctl.yaml");
+        std::fs::write(&file, yaml).expect("write the scenario");
+        Self { dir, file }
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn file(&self) -> &str {
+        path_str(&self.file)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// The files-sync manifest of the quick start, with its package at an absolute path and the
+/// partner key read from `$key_env`.
+fn files_sync_manifest(key_env: &str) -> String {
+    format!(
+        r#"version: 1
+workato:
+  region: us
+manifests:
+  files-sync:
+    package: "{package}"
+    folder: Files Sync
+    connections:
+      partner_app:
+        name: PartnerApp
+        provider: partner_app
+        settings:
+          region: eu
+        credentials:
+          api_key: {{ env: {key_env} }}
+      dropbox:
+        name: Dropbox
+        provider: dropbox
+        runtime_users: true
+        parent: none
+        recipe_functions: [Get file]
+"#,
+        package = path_str(&quickstart_package()),
+    )
+}
+
+/// One customer entry; `users` are end-user ids.
+fn customer_yaml(external_id: &str, name: &str, users: &[&str], extra: &str) -> String {
+    let mut text = format!(
+        "  - external_id: {external_id}\n    name: {name}\n    notification_email: it@{external_id}.example\n    manifests: [files-sync]\n{extra}"
+    );
+    if !users.is_empty() {
+        text.push_str("    runtime_users:\n");
+        for user in users {
+            text.push_str(&format!("      - id: {user}\n        name: User {user}\n"));
+        }
+    }
+    text
+}
+
+/// A simulator the binary under test talks to over HTTP: `embedctl sim serve --port 0` in a
+/// child process, or one hosted by the test itself (to change what no flag reaches), and a way to
+/// talk to its test routes.
+struct Served {
+    child: Option<Child>,
+    /// Kept open so that the server never writes into a closed pipe.
+    _stdout: Option<BufReader<ChildStdout>>,
+    /// The simulator hosted in this process, if it is not a child.
+    hosted: Option<RunningSimulator>,
+    base: String,
+    runtime: tokio::runtime::Runtime,
+    http: reqwest::Client,
+}
+
+fn test_runtime() -> tokio::runtime::Runtime {
+    // Multi-threaded, so that a hosted simulator keeps serving while the test waits for a child.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime for the test's HTTP calls")
+}
+
+impl Served {
+    /// A served simulator (time-scaled) with extra flags, e.g. `--fail-rate 0.3`.
+    fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_embedctl"))
+            .args(["sim", "serve", "--port", "0", "--time-scale", TIME_SCALE])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("embedctl sim serve starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("the URL line");
+        let base = line.trim().to_owned();
+        assert!(
+            base.starts_with("http://127.0.0.1:") && base.ends_with("/api"),
+            "unexpected first line of sim serve: {base:?}"
+        );
+        Self {
+            child: Some(child),
+            _stdout: Some(stdout),
+            hosted: None,
+            base,
+            runtime: test_runtime(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// A simulator served from this process (time-scaled like `start`), set up by `setup`.
+    fn host(setup: impl FnOnce(&Simulator)) -> Self {
+        let runtime = test_runtime();
+        let options = SimOptions {
+            time_scale: TIME_SCALE.parse().expect("a number"),
+            ..SimOptions::default()
+        };
+        let simulator = Simulator::new(AccountState::default(), options);
+        setup(&simulator);
+        let hosted = runtime
+            .block_on(RunningSimulator::start(simulator))
+            .expect("the simulator binds a loopback port");
+        Self {
+            child: None,
+            _stdout: None,
+            base: hosted.base_url().to_owned(),
+            hosted: Some(hosted),
+            runtime,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn env<'a>(&'a self, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut env = vec![
+            ("WORKATO_BASE_URL", self.base.as_str()),
+            ("WORKATO_API_TOKEN", "t"),
+            ("EMBEDCTL_FINGERPRINT_KEY", "k"),
+            ("EMBEDCTL_TIME_SCALE", TIME_SCALE),
+        ];
+        env.extend_from_slice(extra);
+        env
+    }
+
+    /// `embedctl ARGS` against this simulator.
+    fn run(&self, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Outcome {
+        run(dir, args, &self.env(extra_env))
+    }
+
+    /// `embedctl ARGS` against this simulator, not waited for.
+    fn spawn(&self, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Child {
+        embedctl_command(dir, args, &self.env(extra_env))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("embedctl starts")
+    }
+
+    fn sim_url(&self, path: &str) -> String {
+        format!("{}/__sim{path}", self.base.trim_end_matches("/api"))
+    }
+
+    fn sim_get(&self, path: &str) -> Value {
+        let url = self.sim_url(path);
+        self.runtime.block_on(async {
+            self.http
+                .get(&url)
+                .send()
+                .await
+                .expect("the simulator answers")
+                .json()
+                .await
+                .expect("JSON")
+        })
+    }
+
+    fn sim_post(&self, path: &str, body: Value) -> u16 {
+        let url = self.sim_url(path);
+        self.runtime.block_on(async {
+            self.http
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .expect("the simulator answers")
+                .status()
+                .as_u16()
+        })
+    }
+
+    /// An `/api` call as another program (the partner's own product) would make it.
+    fn api(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        self.runtime.block_on(async {
+            let response = self
+                .http
+                .request(method, &url)
+                .bearer_auth("someone-else")
+                .json(&body)
+                .send()
+                .await
+                .expect("the simulator answers");
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap_or_default();
+            (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        })
+    }
+
+    fn state(&self) -> Value {
+        self.sim_get("/state")
+    }
+
+    fn log(&self) -> Vec<Value> {
+        self.sim_get("/log")["entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The write requests (method other than GET) logged after the first `skip` entries.
+    fn writes_after(&self, skip: usize) -> Vec<Value> {
+        self.log()
+            .into_iter()
+            .skip(skip)
+            .filter(|entry| entry["method"] != "GET")
+            .collect()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // Our own child, by its handle.
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(hosted) = self.hosted.take() {
+            let _ = self.runtime.block_on(hosted.stop());
+        }
+    }
+}
+
+/// The customers of a state document.
+fn customers(state: &Value) -> Vec<&Value> {
+    state["customers"]
+        .as_object()
+        .map(|map| map.values().collect())
+        .unwrap_or_default()
+}
+
+fn customer<'s>(state: &'s Value, external_id: &str) -> &'s Value {
+    customers(state)
+        .into_iter()
+        .find(|c| c["external_id"] == external_id)
+        .unwrap_or_else(|| panic!("customer {external_id} is not in the account"))
+}
+
+fn objects<'c>(customer: &'c Value, kind: &str) -> Vec<&'c Value> {
+    customer[kind]
+        .as_object()
+        .map(|map| map.values().collect())
+        .unwrap_or_default()
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Every natural key that appears more than once in the account: customers by `external_id`,
+/// folders by (parent, name), recipes by (folder, name), default connections by (folder, name,
+/// provider), runtime connections by (`external_id`, name).
+fn duplicates(state: &Value) -> Vec<String> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for customer in customers(state) {
+        let ext = text(&customer["external_id"]);
+        *seen.entry(format!("customer {ext}")).or_default() += 1;
+        for folder in objects(customer, "folders") {
+            let key = format!(
+                "{ext}: folder {} in {}",
+                text(&folder["name"]),
+                folder["parent_id"]
+            );
+            *seen.entry(key).or_default() += 1;
+        }
+        for recipe in objects(customer, "recipes") {
+            let key = format!(
+                "{ext}: recipe {} in {}",
+                text(&recipe["name"]),
+                recipe["folder_id"]
+            );
+            *seen.entry(key).or_default() += 1;
+        }
+        for connection in objects(customer, "connections") {
+            let key = if connection["external_id"].is_null() {
+                format!(
+                    "{ext}: connection {} ({}) in {}",
+                    text(&connection["name"]),
+                    text(&connection["provider"]),
+                    connection["folder_id"]
+                )
+            } else {
+                format!(
+                    "{ext}: runtime connection {} of {}",
+                    text(&connection["name"]),
+                    text(&connection["external_id"])
+                )
+            };
+            *seen.entry(key).or_default() += 1;
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, count)| *count > 1)
+        .map(|(key, count)| format!("{key} ×{count}"))
+        .collect()
+}
+
+fn assert_no_duplicates(state: &Value) {
+    let found = duplicates(state);
+    assert!(found.is_empty(), "duplicated objects: {found:#?}");
+}
+
+/// The runtime connections of a customer as (`external_id`, name).
+fn runtime_connections(customer: &Value) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = objects(customer, "connections")
+        .into_iter()
+        .filter(|c| !c["external_id"].is_null())
+        .map(|c| (text(&c["external_id"]), text(&c["name"])))
+        .collect();
+    found.sort();
+    found
+}
+
+/// What `plan` must say once apply converged.
+fn assert_converged(outcome: &Outcome) {
+    assert_eq!(outcome.code, 0, "{}", outcome.transcript());
+    assert!(
+        outcome.stdout.contains("No changes."),
+        "plan after apply must show no changes:\n{}",
+        outcome.transcript()
+    );
+}
+
+/// `(customer id → external id)` of a state document.
+fn external_ids(state: &Value) -> BTreeMap<String, String> {
+    customers(state)
+        .into_iter()
+        .map(|c| (c["id"].to_string(), text(&c["external_id"])))
+        .collect()
+}
+
+/// The external id of the customer a logged path is about.
+fn customer_of(path: &str, ids: &BTreeMap<String, String>) -> Option<String> {
+    let rest = path.strip_prefix("/api/managed_users/")?;
+    let segment = rest.split(['/', '?']).next()?;
+    if let Some(external) = segment.strip_prefix('E') {
+        return Some(external.to_owned());
+    }
+    ids.get(segment).cloned()
+}
+
+fn is_runtime_create(entry: &Value) -> bool {
+    entry["method"] == "POST"
+        && entry["path"]
+            .as_str()
+            .is_some_and(|p| p.split('?').next().unwrap_or(p).ends_with("/connections"))
+        && entry["body"]["external_id"].is_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Onboarding converges.
+
+/// The README quick start, exactly: the bundled account, `--sim`, plan → apply → plan.
+#[test]
+fn quickstart_plan_apply_plan_shows_no_changes_and_drift_only_pending_users() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("workato-state.json");
+    std::fs::copy(
+        repo_root().join("examples/quickstart/workato-state.json"),
+        &state,
+    )
+    .expect("copy the bundled state");
+    let file = repo_root().join("examples/quickstart/embedctl.yaml");
+    let (file, state_arg) = (path_str(&file), path_str(&state));
+
+    let before = run(
+        dir.path(),
+        &[
+            "plan",
+            "-f",
+            file,
+            "--sim",
+            state_arg,
+            "--detailed-exitcode",
+        ],
+        &[],
+    );
+    assert_eq!(before.code, 2, "{}", before.transcript());
+    assert!(before.stdout.contains("Plan: "), "{}", before.transcript());
+    let drift_before = run(dir.path(), &["drift", "-f", file, "--sim", state_arg], &[]);
+    assert_eq!(drift_before.code, 2, "{}", drift_before.transcript());
+
+    let applied = run(
+        dir.path(),
+        &["apply", "-f", file, "--sim", state_arg, "--auto-approve"],
+        &[],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let summary = applied
+        .stderr
+        .lines()
+        .last()
+        .expect("apply ends with its summary");
+    assert!(
+        summary.starts_with("Apply: ") && summary.contains(" 0 failed, 0 skipped"),
+        "{}",
+        applied.transcript()
+    );
+    assert!(
+        summary.contains("10 end users pending"),
+        "{}",
+        applied.transcript()
+    );
+
+    let after = run(
+        dir.path(),
+        &[
+            "plan",
+            "-f",
+            file,
+            "--sim",
+            state_arg,
+            "--detailed-exitcode",
+        ],
+        &[],
+    );
+    assert_converged(&after);
+    let drift_after = run(dir.path(), &["drift", "-f", file, "--sim", state_arg], &[]);
+    assert_eq!(
+        drift_after.code,
+        3,
+        "only end users are left to authorize:\n{}",
+        drift_after.transcript()
+    );
+
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).expect("state saved back"))
+            .expect("state is JSON");
+    assert_no_duplicates(&saved);
+    assert_eq!(
+        runtime_connections(customer(&saved, "globex-002")),
+        vec![
+            ("g-1001".to_owned(), "Dropbox - Hank Scorpio".to_owned()),
+            (
+                "g-1001".to_owned(),
+                "Dropbox - Hank Scorpio - Get file".to_owned()
+            ),
+            ("g-1002".to_owned(), "Dropbox - Frank Grimes".to_owned()),
+            (
+                "g-1002".to_owned(),
+                "Dropbox - Frank Grimes - Get file".to_owned()
+            ),
+        ]
+    );
+    let text = serde_json::to_string(&saved).expect("JSON");
+    let key = std::fs::read_to_string(
+        repo_root().join("examples/quickstart/demo-secrets/partner_api_key"),
+    )
+    .expect("the demo key");
+    assert!(
+        !text.contains(key.trim()),
+        "the saved state must not hold the partner key"
+    );
+}
+
+/// The multi-manifest example from an empty account: converges, and the simulator's log shows
+/// the layer cake was respected for every customer.
+#[test]
+fn multi_manifest_onboards_an_empty_account_in_layer_order() {
+    let sim = Served::start(&[]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = repo_root().join("examples/multi-manifest/embedctl.yaml");
+    let file = path_str(&file);
+    let env = [("ACME_PARTNER_API_KEY", "acme-demo-key")];
+
+    let before = sim.run(
+        dir.path(),
+        &["plan", "-f", file, "--detailed-exitcode"],
+        &env,
+    );
+    assert_eq!(before.code, 2, "{}", before.transcript());
+    let applied = sim.run(dir.path(), &["apply", "-f", file, "--auto-approve"], &env);
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let after = sim.run(
+        dir.path(),
+        &["plan", "-f", file, "--detailed-exitcode"],
+        &env,
+    );
+    assert_converged(&after);
+    let drift = sim.run(dir.path(), &["drift", "-f", file], &env);
+    assert_eq!(drift.code, 3, "{}", drift.transcript());
+
+    let state = sim.state();
+    assert_no_duplicates(&state);
+    assert_eq!(customers(&state).len(), 6);
+    assert_layer_order(&state, &sim.log());
+}
+
+/// Per customer: no runtime-connection POST before every recipe of the customer was started
+/// (HTTP 200, and never started again after) and every default connection was given its
+/// credentials (HTTP 200); and no recipe start before the credentials of the connections it uses.
+fn assert_layer_order(state: &Value, log: &[Value]) {
+    let ids = external_ids(state);
+    let mut checked = 0;
+    for customer in customers(state) {
+        let ext = text(&customer["external_id"]);
+        let own: Vec<(usize, &Value)> = log
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                customer_of(e["path"].as_str().unwrap_or_default(), &ids).as_deref()
+                    == Some(ext.as_str())
+            })
+            .collect();
+        let Some(first_runtime) = own
+            .iter()
+            .find(|(_, e)| is_runtime_create(e))
+            .map(|(i, _)| *i)
+        else {
+            continue;
+        };
+        checked += 1;
+        for recipe in objects(customer, "recipes") {
+            assert_eq!(recipe["running"], true, "{ext}: {recipe}");
+            let start = format!("/recipes/{}/start", recipe["id"]);
+            let starts: Vec<&(usize, &Value)> = own
+                .iter()
+                .filter(|(_, e)| e["method"] == "PUT" && text(&e["path"]).ends_with(&start))
+                .collect();
+            assert!(
+                starts
+                    .iter()
+                    .any(|(i, e)| *i < first_runtime && e["status"] == 200),
+                "{ext}: recipe {} was not started before the first runtime connection (log #{})",
+                recipe["name"],
+                first_runtime + 1
+            );
+            assert!(
+                starts.iter().all(|(i, _)| *i < first_runtime),
+                "{ext}: recipe {} started again after runtime connections were created",
+                recipe["name"]
+            );
+        }
+        let defaults: Vec<&Value> = objects(customer, "connections")
+            .into_iter()
+            .filter(|c| {
+                c["external_id"].is_null()
+                    && c["parent_id"].is_null()
+                    && c["authorization_status"] == "success"
+            })
+            .collect();
+        assert!(
+            !defaults.is_empty(),
+            "{ext}: no authorized default connection"
+        );
+        for connection in defaults {
+            let put = format!("/connections/{}", connection["id"]);
+            let authorized = own.iter().find(|(_, e)| {
+                e["method"] == "PUT"
+                    && text(&e["path"]).ends_with(&put)
+                    && e["status"] == 200
+                    && (e["body"].get("input").is_some()
+                        || e["body"].get("oauth_token_pair").is_some())
+            });
+            let Some((at, _)) = authorized else {
+                panic!(
+                    "{ext}: connection {} never got its credentials",
+                    connection["name"]
+                );
+            };
+            assert!(
+                *at < first_runtime,
+                "{ext}: connection {} was authorized after the first runtime connection",
+                connection["name"]
+            );
+            // The recipes that use it start only after it is authorized.
+            for recipe in objects(customer, "recipes") {
+                let uses_it = recipe["config"].as_array().is_some_and(|config| {
+                    config.iter().any(|entry| {
+                        entry["account_id"] == connection["id"] && entry["skip_validation"] != true
+                    })
+                });
+                if !uses_it {
+                    continue;
+                }
+                let start = format!("/recipes/{}/start", recipe["id"]);
+                let early = own.iter().find(|(i, e)| {
+                    *i < *at && e["method"] == "PUT" && text(&e["path"]).ends_with(&start)
+                });
+                assert!(
+                    early.is_none(),
+                    "{ext}: recipe {} was started before connection {} was authorized",
+                    recipe["name"],
+                    connection["name"]
+                );
+            }
+        }
+    }
+    assert!(checked > 0, "no customer got runtime connections");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Re-apply after success writes nothing.
+
+#[test]
+fn reapply_after_success_makes_zero_writes() {
+    let sim = Served::start(&[]);
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &["u-1", "u-2"], ""));
+    yaml.push_str(&customer_yaml("globex-002", "Globex", &["g-1"], ""));
+    let scenario = Scenario::new(&yaml);
+    let env = [("PARTNER_KEY", "partner-key")];
+
+    let first = sim.run(
+        scenario.dir(),
+        &["apply", "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    let writes = sim.writes_after(0);
+    assert!(
+        writes.iter().any(is_runtime_create),
+        "the first apply creates runtime connections"
+    );
+
+    let seen = sim.log().len();
+    let second = sim.run(
+        scenario.dir(),
+        &["apply", "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(second.code, 0, "{}", second.transcript());
+    assert!(
+        second.stdout.contains("No changes."),
+        "{}",
+        second.transcript()
+    );
+    let again = sim.writes_after(seen);
+    assert!(again.is_empty(), "re-apply wrote: {again:#?}");
+    assert!(sim.log().len() > seen, "the second apply did read Workato");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. No terminal, no `--auto-approve`: refuse, write nothing.
+
+#[test]
+fn apply_without_a_terminal_or_auto_approve_refuses_and_writes_nothing() {
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &["u-1"], ""));
+    let scenario = Scenario::new(&yaml);
+    let state = scenario.path("state.json");
+    std::fs::copy(
+        repo_root().join("examples/quickstart/workato-state.json"),
+        &state,
+    )
+    .expect("copy the bundled state");
+    let before = std::fs::read(&state).expect("state");
+
+    let outcome = run(
+        scenario.dir(),
+        &["apply", "-f", scenario.file(), "--sim", path_str(&state)],
+        &[("PARTNER_KEY", "partner-key")],
+    );
+    assert_eq!(outcome.code, 1, "{}", outcome.transcript());
+    assert!(
+        outcome.stderr.contains("--auto-approve"),
+        "the refusal names the flag:\n{}",
+        outcome.transcript()
+    );
+    assert!(
+        outcome.stdout.contains("Plan: "),
+        "the plan is shown before the refusal:\n{}",
+        outcome.transcript()
+    );
+    assert!(
+        !outcome.stderr.contains(": done"),
+        "nothing may be applied:\n{}",
+        outcome.transcript()
+    );
+    assert_eq!(
+        std::fs::read(&state).expect("state"),
+        before,
+        "the state file must be unchanged"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. `--format json`: NDJSON, and no secret anywhere.
+
+#[test]
+fn apply_json_streams_ndjson_events_without_secrets() {
+    const CREDENTIAL: &str = "canary-credential-7f3a9c";
+    const TOKEN: &str = "canary-token-b41e02";
+    const FINGERPRINT_KEY: &str = "canary-hmac-key-5d8e";
+    let sim = Served::start(&[]);
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &["u-1"], ""));
+    yaml.push_str(&customer_yaml("globex-002", "Globex", &[], ""));
+    let scenario = Scenario::new(&yaml);
+    let env = [
+        ("PARTNER_KEY", CREDENTIAL),
+        ("WORKATO_API_TOKEN", TOKEN),
+        ("EMBEDCTL_FINGERPRINT_KEY", FINGERPRINT_KEY),
+    ];
+
+    let outcome = sim.run(
+        scenario.dir(),
+        &[
+            "apply",
+            "-f",
+            scenario.file(),
+            "--auto-approve",
+            "--format",
+            "json",
+        ],
+        &env,
+    );
+    assert_eq!(outcome.code, 0, "{}", outcome.transcript());
+    let events: Vec<Value> = outcome
+        .stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("not a JSON line ({error}): {line:?}"))
+        })
+        .collect();
+    assert!(events.len() > 2, "{}", outcome.transcript());
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|event| event["event"].as_str().expect("every event names itself"))
+        .collect();
+    assert_eq!(kinds.first(), Some(&"apply_start"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"summary"), "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|kind| **kind == "summary").count(),
+        1,
+        "{kinds:?}"
+    );
+    let starts = kinds.iter().filter(|kind| **kind == "change_start").count();
+    let dones = kinds.iter().filter(|kind| **kind == "change_done").count();
+    assert_eq!(starts, dones, "every started change is done: {kinds:?}");
+    assert_eq!(events[0]["changes"], json!(starts), "{}", events[0]);
+    assert_eq!(events[0]["customers"], 2, "{}", events[0]);
+    let summary = events.last().expect("summary");
+    assert_eq!(summary["succeeded"], json!(dones), "{summary}");
+    assert_eq!(summary["failed"], 0, "{summary}");
+    assert_eq!(summary["pending_users"], 2, "{summary}");
+    for event in &events {
+        if event["event"] == "change_start" || event["event"] == "change_done" {
+            for field in ["customer", "phase", "action", "kind", "key"] {
+                assert!(!event[field].is_null(), "{field} missing in {event}");
+            }
+        }
+    }
+    assert!(
+        kinds.contains(&"change_done")
+            && events
+                .iter()
+                .any(|e| e["kind"] == "connection" && e["action"] == "authorize"),
+        "the credential was sent: {kinds:?}"
+    );
+    for secret in [CREDENTIAL, TOKEN, FINGERPRINT_KEY] {
+        assert!(
+            !outcome.stdout.contains(secret) && !outcome.stderr.contains(secret),
+            "a secret leaked into the output:\n{}",
+            outcome.transcript()
+        );
+    }
+    // The simulator kept only a digest of what it received.
+    let state = serde_json::to_string(&sim.state()).expect("JSON");
+    assert!(!state.contains(CREDENTIAL));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Responses lost after committed creates.
+
+#[test]
+fn dropped_responses_after_committed_creates_leave_no_duplicates() {
+    let sim = Served::start(&[
+        "--drop-after-commit",
+        "customers_create=1",
+        "--drop-after-commit",
+        "connections=2",
+    ]);
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &["u-1", "u-2"], ""));
+    yaml.push_str(&customer_yaml("globex-002", "Globex", &["g-1"], ""));
+    let scenario = Scenario::new(&yaml);
+    let env = [("PARTNER_KEY", "partner-key")];
+
+    let converged = apply_until_converged(&sim, &scenario, &env, 3);
+    assert!(
+        converged.is_some(),
+        "apply did not converge in 3 runs after lost responses"
+    );
+    let log = sim.log();
+    let dropped: Vec<&Value> = log.iter().filter(|e| e["dropped"] == true).collect();
+    assert_eq!(dropped.len(), 3, "the faults must have fired: {dropped:#?}");
+    assert!(
+        dropped
+            .iter()
+            .any(|e| e["method"] == "POST" && e["family"] == "customers_create")
+    );
+    // The lost create was looked up, not blindly sent again (which Workato refuses with a 400).
+    let refused: Vec<&Value> = log
+        .iter()
+        .filter(|e| e["family"] == "customers_create" && e["status"] != 200)
+        .collect();
+    assert!(refused.is_empty(), "{refused:#?}");
+    assert!(
+        log.iter()
+            .any(|e| e["method"] == "GET" && text(&e["path"]).starts_with("/api/managed_users/E")),
+        "the customer was looked up by external id"
+    );
+    let state = sim.state();
+    assert_no_duplicates(&state);
+    assert_eq!(customers(&state).len(), 2);
+    assert_eq!(runtime_connections(customer(&state, "acme-001")).len(), 4);
+    assert_eq!(runtime_connections(customer(&state, "globex-002")).len(), 2);
+}
+
+/// Lost answers aimed at the runtime-connection creates themselves: phases 1-3 are done first,
+/// then every connections write of the second apply loses its answer once.
+#[test]
+fn dropped_runtime_connection_creates_are_looked_up_not_repeated() {
+    let sim = Served::start(&[]);
+    let base = {
+        let mut yaml = files_sync_manifest("PARTNER_KEY");
+        yaml.push_str("customers:\n");
+        yaml
+    };
+    let env = [("PARTNER_KEY", "partner-key")];
+    let setup = Scenario::new(&(base.clone() + &customer_yaml("acme-001", "Acme", &[], "")));
+    let first = sim.run(
+        setup.dir(),
+        &["apply", "-f", setup.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(first.code, 0, "{}", first.transcript());
+
+    let users = Scenario::new(&(base + &customer_yaml("acme-001", "Acme", &["u-1", "u-2"], "")));
+    assert_eq!(
+        sim.sim_post(
+            "/faults",
+            json!({ "drop_after_commit": { "connections": 2 } })
+        ),
+        200
+    );
+    let seen = sim.log().len();
+    let second = sim.run(
+        users.dir(),
+        &["apply", "-f", users.file(), "--auto-approve"],
+        &env,
+    );
+    let dropped: Vec<Value> = sim
+        .writes_after(seen)
+        .into_iter()
+        .filter(|e| e["dropped"] == true)
+        .collect();
+    assert_eq!(dropped.len(), 2, "{dropped:#?}");
+    assert!(
+        dropped.iter().all(is_runtime_create),
+        "the lost answers were runtime-connection creates: {dropped:#?}"
+    );
+    // Looked up, found, done: a lost answer is not a failure.
+    assert_eq!(second.code, 0, "{}", second.transcript());
+    let plan = sim.run(users.dir(), &["plan", "-f", users.file()], &env);
+    assert_converged(&plan);
+    let state = sim.state();
+    assert_no_duplicates(&state);
+    assert_eq!(
+        runtime_connections(customer(&state, "acme-001")),
+        vec![
+            ("u-1".to_owned(), "Dropbox - User u-1".to_owned()),
+            ("u-1".to_owned(), "Dropbox - User u-1 - Get file".to_owned()),
+            ("u-2".to_owned(), "Dropbox - User u-2".to_owned()),
+            ("u-2".to_owned(), "Dropbox - User u-2 - Get file".to_owned()),
+        ]
+    );
+}
+
+/// Runs apply up to `runs` times until one succeeds and a plan shows no changes; returns how
+/// many applies it took.
+fn apply_until_converged(
+    sim: &Served,
+    scenario: &Scenario,
+    env: &[(&str, &str)],
+    runs: usize,
+) -> Option<usize> {
+    let mut transcripts = Vec::new();
+    for attempt in 1..=runs {
+        let outcome = sim.run(
+            scenario.dir(),
+            &["apply", "-f", scenario.file(), "--auto-approve"],
+            env,
+        );
+        assert!(
+            outcome.code == 0 || outcome.code == 1,
+            "{}",
+            outcome.transcript()
+        );
+        if outcome.code == 1 {
+            assert!(
+                outcome.stderr.contains("Apply: ") || outcome.stderr.contains("error"),
+                "a failed apply says why:\n{}",
+                outcome.transcript()
+            );
+        }
+        transcripts.push(outcome.transcript());
+        if outcome.code == 0 {
+            let plan = sim.run(
+                scenario.dir(),
+                &["plan", "-f", scenario.file(), "--detailed-exitcode"],
+                env,
+            );
+            if plan.code == 0 {
+                return Some(attempt);
+            }
+            transcripts.push(plan.transcript());
+        }
+    }
+    eprintln!("{}", transcripts.join("\n=====\n"));
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. A storm of 5xx.
+
+#[test]
+fn a_5xx_storm_converges_after_a_few_reruns_without_duplicates() {
+    let sim = Served::start(&["--fail-rate", "0.3"]);
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &["u-1"], ""));
+    yaml.push_str(&customer_yaml("globex-002", "Globex", &["g-1"], ""));
+    let scenario = Scenario::new(&yaml);
+    let env = [("PARTNER_KEY", "partner-key")];
+
+    let runs = apply_until_converged(&sim, &scenario, &env, 4);
+    assert!(runs.is_some(), "apply did not converge within 4 runs");
+    let stats = sim.sim_get("/stats");
+    assert!(
+        stats["injected_failures"].as_u64().unwrap_or(0) > 0,
+        "the storm happened: {stats}"
+    );
+    let state = sim.state();
+    assert_no_duplicates(&state);
+    assert_eq!(customers(&state).len(), 2);
+    assert_eq!(runtime_connections(customer(&state, "acme-001")).len(), 2);
+    assert_eq!(runtime_connections(customer(&state, "globex-002")).len(), 2);
+}
+
+/// Limits far below Workato's: the client, pacing itself for the published ones, runs into 429s
+/// and must wait them out (honouring `Retry-After`) without giving up or duplicating anything.
+#[test]
+fn a_429_storm_converges_without_duplicates() {
+    let sim = Served::host(|simulator| {
+        for family in [
+            Family::CustomersCreate,
+            Family::Folders,
+            Family::Connections,
+            Family::PropertiesUpsert,
+        ] {
+            simulator.set_rate_limit(family, vec![(2, 60)]);
+        }
+    });
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &["u-1"], ""));
+    yaml.push_str(&customer_yaml("globex-002", "Globex", &["g-1"], ""));
+    let scenario = Scenario::new(&yaml);
+    let env = [("PARTNER_KEY", "partner-key")];
+
+    let runs = apply_until_converged(&sim, &scenario, &env, 2);
+    assert_eq!(runs, Some(1), "429s are waited out within one apply");
+    let stats = sim.sim_get("/stats");
+    let throttled: u64 = stats["throttled"]
+        .as_object()
+        .map(|families| families.values().filter_map(Value::as_u64).sum())
+        .unwrap_or(0);
+    assert!(throttled > 0, "the storm happened: {stats}");
+    let state = sim.state();
+    assert_no_duplicates(&state);
+    assert_eq!(runtime_connections(customer(&state, "acme-001")).len(), 2);
+    assert_eq!(runtime_connections(customer(&state, "globex-002")).len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Saved plans.
+
+fn saved_plan_scenario() -> Scenario {
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &["u-1"], ""));
+    Scenario::new(&yaml)
+}
+
+#[test]
+fn a_saved_plan_applies_and_then_is_stale() {
+    let sim = Served::start(&[]);
+    let scenario = saved_plan_scenario();
+    let env = [("PARTNER_KEY", "partner-key")];
+    let plan_file = scenario.path("p.json");
+    let plan_path = path_str(&plan_file);
+
+    let planned = sim.run(
+        scenario.dir(),
+        &["plan", "-f", scenario.file(), "--out", plan_path],
+        &env,
+    );
+    assert_eq!(planned.code, 0, "{}", planned.transcript());
+    let saved = std::fs::read_to_string(&plan_file).expect("the plan was saved");
+    assert!(
+        !saved.contains("partner-key"),
+        "a saved plan holds no secret"
+    );
+
+    let applied = sim.run(
+        scenario.dir(),
+        &["apply", plan_path, "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let plan = sim.run(scenario.dir(), &["plan", "-f", scenario.file()], &env);
+    assert_converged(&plan);
+
+    // The same plan again: everything it planned is done now.
+    let seen = sim.log().len();
+    let again = sim.run(
+        scenario.dir(),
+        &["apply", plan_path, "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(again.code, 1, "{}", again.transcript());
+    assert!(
+        again.stderr.contains("refusing the saved plan"),
+        "{}",
+        again.transcript()
+    );
+    assert!(
+        again
+            .stderr
+            .contains("no longer planned: acme-001 create customer acme-001"),
+        "the refusal says what changed:\n{}",
+        again.transcript()
+    );
+    assert!(
+        sim.writes_after(seen).is_empty(),
+        "a refused plan writes nothing"
+    );
+    insta::assert_snapshot!(again.stderr);
+}
+
+#[test]
+fn a_saved_plan_is_refused_when_the_account_changed_since() {
+    let sim = Served::start(&[]);
+    let scenario = saved_plan_scenario();
+    let env = [("PARTNER_KEY", "partner-key")];
+    // The customer exists and is set up; the plan only has to rename it.
+    let applied = sim.run(
+        scenario.dir(),
+        &["apply", "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let renamed = {
+        let mut yaml = files_sync_manifest("PARTNER_KEY");
+        yaml.push_str("customers:\n");
+        yaml.push_str(&customer_yaml("acme-001", "Acme Renamed", &["u-1"], ""));
+        yaml
+    };
+    std::fs::write(&scenario.file, renamed).expect("edit the file");
+    let plan_file = scenario.path("p.json");
+    let plan_path = path_str(&plan_file);
+    let planned = sim.run(
+        scenario.dir(),
+        &["plan", "-f", scenario.file(), "--out", plan_path],
+        &env,
+    );
+    assert_eq!(planned.code, 0, "{}", planned.transcript());
+    assert!(
+        planned.stdout.contains("Acme Renamed"),
+        "{}",
+        planned.transcript()
+    );
+
+    // Someone else changes the customer in Workato meanwhile.
+    let id = customer(&sim.state(), "acme-001")["id"].clone();
+    let (status, _) = sim.api(
+        reqwest::Method::PUT,
+        &format!("/managed_users/{id}"),
+        json!({ "notification_email": "someone-else@acme.example" }),
+    );
+    assert_eq!(status, 200);
+
+    let seen = sim.log().len();
+    let refused = sim.run(
+        scenario.dir(),
+        &["apply", plan_path, "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(refused.code, 1, "{}", refused.transcript());
+    assert!(
+        refused
+            .stderr
+            .contains("customer `acme-001` changed in Workato since the plan"),
+        "{}",
+        refused.transcript()
+    );
+    assert!(
+        refused.stderr.contains(
+            "~ acme-001 update customer acme-001 (customer.changed): notification_email in Workato (matched the file) → \"someone-else@acme.example\""
+        ),
+        "the refusal says which field changed:\n{}",
+        refused.transcript()
+    );
+    assert!(
+        refused.stderr.contains("plan --out"),
+        "the refusal says how to go on:\n{}",
+        refused.transcript()
+    );
+    assert!(
+        sim.writes_after(seen).is_empty(),
+        "a refused plan writes nothing"
+    );
+    let state = sim.state();
+    assert_eq!(customer(&state, "acme-001")["name"], "Acme");
+    insta::assert_snapshot!(refused.stderr);
+}
+
+#[test]
+fn a_saved_plan_is_refused_when_an_end_user_authorized_since() {
+    let sim = Served::start(&[]);
+    let scenario = saved_plan_scenario();
+    let env = [("PARTNER_KEY", "partner-key")];
+    let applied = sim.run(
+        scenario.dir(),
+        &["apply", "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    // A second end user makes a plan with changes.
+    let more = {
+        let mut yaml = files_sync_manifest("PARTNER_KEY");
+        yaml.push_str("customers:\n");
+        yaml.push_str(&customer_yaml("acme-001", "Acme", &["u-1", "u-2"], ""));
+        yaml
+    };
+    std::fs::write(&scenario.file, more).expect("edit the file");
+    let plan_file = scenario.path("p.json");
+    let plan_path = path_str(&plan_file);
+    let planned = sim.run(
+        scenario.dir(),
+        &["plan", "-f", scenario.file(), "--out", plan_path],
+        &env,
+    );
+    assert_eq!(planned.code, 0, "{}", planned.transcript());
+
+    // u-1 completes the connection widget meanwhile.
+    let state = sim.state();
+    let connection = objects(customer(&state, "acme-001"), "connections")
+        .into_iter()
+        .find(|c| c["external_id"] == "u-1")
+        .expect("u-1's connection")["id"]
+        .clone();
+    assert_eq!(
+        sim.sim_post(&format!("/connections/{connection}/authorize"), json!({})),
+        200
+    );
+
+    let seen = sim.log().len();
+    let refused = sim.run(
+        scenario.dir(),
+        &["apply", plan_path, "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(refused.code, 1, "{}", refused.transcript());
+    assert!(
+        refused.stderr.contains("changed in Workato since the plan"),
+        "{}",
+        refused.transcript()
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("- no longer pending: acme-001 u-1 has to authorize files-sync.dropbox"),
+        "the refusal says who authorized:\n{}",
+        refused.transcript()
+    );
+    assert!(
+        sim.writes_after(seen).is_empty(),
+        "a refused plan writes nothing"
+    );
+}
+
+#[test]
+fn a_saved_plan_is_refused_when_too_old_or_for_another_account() {
+    let scenario = saved_plan_scenario();
+    let env = [("PARTNER_KEY", "partner-key")];
+    let a = scenario.path("a.json");
+    let b = scenario.path("b.json");
+    std::fs::write(&a, "{}\n").expect("empty account a");
+    std::fs::write(&b, "{}\n").expect("empty account b");
+    let plan_file = scenario.path("p.json");
+    let plan_path = path_str(&plan_file);
+    let planned = run(
+        scenario.dir(),
+        &[
+            "plan",
+            "-f",
+            scenario.file(),
+            "--sim",
+            path_str(&a),
+            "--out",
+            plan_path,
+        ],
+        &env,
+    );
+    assert_eq!(planned.code, 0, "{}", planned.transcript());
+
+    let other = run(
+        scenario.dir(),
+        &[
+            "apply",
+            plan_path,
+            "-f",
+            scenario.file(),
+            "--sim",
+            path_str(&b),
+            "--auto-approve",
+        ],
+        &env,
+    );
+    assert_eq!(other.code, 1, "{}", other.transcript());
+    assert!(
+        other.stderr.contains("the plan was made against `sim:") && other.stderr.contains("a.json"),
+        "{}",
+        other.transcript()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&b).expect("b"),
+        "{}\n",
+        "b untouched"
+    );
+
+    let old = run(
+        scenario.dir(),
+        &[
+            "apply",
+            plan_path,
+            "-f",
+            scenario.file(),
+            "--sim",
+            path_str(&a),
+            "--auto-approve",
+            "--max-age",
+            "0",
+        ],
+        &env,
+    );
+    assert_eq!(old.code, 1, "{}", old.transcript());
+    assert!(old.stderr.contains("--max-age"), "{}", old.transcript());
+    assert_eq!(
+        std::fs::read_to_string(&a).expect("a"),
+        "{}\n",
+        "a untouched"
+    );
+
+    // The file changed since the plan.
+    let mut text = std::fs::read_to_string(&scenario.file).expect("file");
+    text.push_str("# edited after the plan\n");
+    std::fs::write(&scenario.file, text).expect("edit");
+    let edited = run(
+        scenario.dir(),
+        &[
+            "apply",
+            plan_path,
+            "-f",
+            scenario.file(),
+            "--sim",
+            path_str(&a),
+            "--auto-approve",
+        ],
+        &env,
+    );
+    assert_eq!(edited.code, 1, "{}", edited.transcript());
+    assert!(
+        edited.stderr.contains("changed since the plan"),
+        "{}",
+        edited.transcript()
+    );
+    // A different credential than the plan's.
+    let rekeyed = run(
+        scenario.dir(),
+        &[
+            "apply",
+            plan_path,
+            "-f",
+            scenario.file(),
+            "--sim",
+            path_str(&a),
+            "--auto-approve",
+        ],
+        &[("PARTNER_KEY", "another-key")],
+    );
+    assert_eq!(rekeyed.code, 1, "{}", rekeyed.transcript());
+    assert!(
+        rekeyed
+            .stderr
+            .contains("the credentials of `acme-001/files-sync.partner_app` changed"),
+        "{}",
+        rekeyed.transcript()
+    );
+    assert!(!rekeyed.stderr.contains("another-key"));
+    assert_eq!(
+        std::fs::read_to_string(&a).expect("a"),
+        "{}\n",
+        "a untouched"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Killed in the middle.
+
+#[test]
+fn a_run_killed_mid_way_converges_on_rerun_with_nothing_duplicated() {
+    let sim = Served::start(&["--latency-ms", "50"]);
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &["u-1", "u-2"], ""));
+    yaml.push_str(&customer_yaml("globex-002", "Globex", &["g-1"], ""));
+    let scenario = Scenario::new(&yaml);
+    let env = [("PARTNER_KEY", "partner-key")];
+    let args = ["apply", "-f", scenario.file(), "--auto-approve"];
+
+    // First kill: early, ~300 ms in.
+    let mut child = sim.spawn(scenario.dir(), &args, &env);
+    std::thread::sleep(Duration::from_millis(300));
+    kill_mid_run(&mut child);
+    // Second kill: right after the first runtime connection of this run was created.
+    let seen = sim.log().len();
+    let mut child = sim.spawn(scenario.dir(), &args, &env);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sim.writes_after(seen).iter().any(is_runtime_create) {
+        assert!(
+            Instant::now() < deadline,
+            "no runtime connection was created"
+        );
+        assert!(
+            child.try_wait().expect("child status").is_none(),
+            "apply finished before it created runtime connections"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill_mid_run(&mut child);
+    let partial = sim.state();
+    assert!(
+        customers(&partial)
+            .iter()
+            .map(|c| runtime_connections(c).len())
+            .sum::<usize>()
+            < 6,
+        "the second run was killed before it finished"
+    );
+
+    let last = sim.run(scenario.dir(), &args, &env);
+    assert_eq!(last.code, 0, "{}", last.transcript());
+    let plan = sim.run(scenario.dir(), &["plan", "-f", scenario.file()], &env);
+    assert_converged(&plan);
+    let state = sim.state();
+    assert_no_duplicates(&state);
+    assert_eq!(runtime_connections(customer(&state, "acme-001")).len(), 4);
+    assert_eq!(runtime_connections(customer(&state, "globex-002")).len(), 2);
+}
+
+/// SIGKILL an apply that must still be running.
+fn kill_mid_run(child: &mut Child) {
+    assert!(
+        child.try_wait().expect("child status").is_none(),
+        "apply was already done when it was to be killed"
+    );
+    let killed = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = child.wait().expect("reaped");
+    assert_eq!(status.code(), None, "killed by a signal");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. One customer's credentials fail; the other customer goes on.
+
+#[test]
+fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
+    let sim = Served::start(&[]);
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("good-001", "Good", &["g-1"], ""));
+    yaml.push_str(&customer_yaml(
+        "bad-002",
+        "Bad",
+        &["b-1"],
+        "    credentials:\n      files-sync.partner_app:\n        api_key: { env: BAD_KEY }\n",
+    ));
+    let scenario = Scenario::new(&yaml);
+    let env = [("PARTNER_KEY", "good-key"), ("BAD_KEY", "invalid")];
+
+    let outcome = sim.run(
+        scenario.dir(),
+        &["apply", "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(outcome.code, 1, "{}", outcome.transcript());
+    let lines: Vec<&str> = outcome.stderr.lines().collect();
+    assert!(
+        lines.iter().any(|line| line.starts_with(
+            "bad-002: authorize connection files-sync.partner_app: FAILED: Workato did not authorize"
+        )),
+        "{}",
+        outcome.transcript()
+    );
+    let skipped: Vec<&&str> = lines
+        .iter()
+        .filter(|line| line.starts_with("bad-002: skipped files-sync.dropbox/b-1"))
+        .collect();
+    assert_eq!(
+        skipped.len(),
+        2,
+        "phase 4 is skipped:\n{}",
+        outcome.transcript()
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|line| line.starts_with("good-001:") && line.contains("FAILED")),
+        "{}",
+        outcome.transcript()
+    );
+    let summary = lines.last().expect("summary line");
+    assert!(
+        summary.starts_with("Apply: ")
+            && summary.contains(" skipped")
+            && !summary.contains(" 0 failed"),
+        "{}",
+        outcome.transcript()
+    );
+    let counts = summary_counts(summary);
+    assert!(counts["failed"] >= 1, "{summary}");
+    assert!(counts["skipped"] >= 2, "{summary}");
+    // good-001: 8 changes; bad-002: customer, folder, import and the start of "Get file" (which
+    // needs no PartnerApp) done, the authorization failed, "List files" and phase 4 skipped.
+    assert_eq!(
+        *summary,
+        "Apply: 12 succeeded, 1 failed, 3 skipped; 0 blocked; 4 end users pending.",
+        "{}",
+        outcome.transcript()
+    );
+    assert!(
+        lines.contains(
+            &"bad-002: skipped files-sync/List files: connection \"PartnerApp\", which it needs, was not authorized"
+        ),
+        "{}",
+        outcome.transcript()
+    );
+
+    let state = sim.state();
+    assert_eq!(runtime_connections(customer(&state, "good-001")).len(), 2);
+    assert!(runtime_connections(customer(&state, "bad-002")).is_empty());
+    let log = sim.log();
+    let ids = external_ids(&state);
+    assert!(
+        !log.iter().any(|e| is_runtime_create(e)
+            && customer_of(e["path"].as_str().unwrap_or_default(), &ids).as_deref()
+                == Some("bad-002")),
+        "no runtime connection POST for the failed customer"
+    );
+    // "List files" needs PartnerApp: it must not be started while PartnerApp is not authorized
+    // (Workato's refusal is never the check).
+    let bad = customer(&state, "bad-002");
+    let list_files = objects(bad, "recipes")
+        .into_iter()
+        .find(|r| r["name"] == "List files")
+        .expect("List files imported")["id"]
+        .clone();
+    let start = format!("/recipes/{list_files}/start");
+    assert!(
+        !log.iter()
+            .any(|e| e["method"] == "PUT" && text(&e["path"]).ends_with(&start)),
+        "a recipe was started although its connection failed to authorize:\n{}",
+        outcome.transcript()
+    );
+    // Sending the same key again cannot help: drift reports the customer as blocked.
+    let drift = sim.run(scenario.dir(), &["drift", "-f", scenario.file()], &env);
+    assert_eq!(drift.code, 2, "{}", drift.transcript());
+    assert!(
+        drift.stdout.contains("connection.auth_failed"),
+        "{}",
+        drift.transcript()
+    );
+}
+
+/// `Apply: 12 succeeded, 0 failed, 0 skipped; 0 blocked; 10 end users pending.` as numbers.
+fn summary_counts(line: &str) -> BTreeMap<String, u64> {
+    let words: Vec<&str> = line
+        .split([' ', ',', ';', '.', ':'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut counts = BTreeMap::new();
+    for pair in words.windows(2) {
+        if let Ok(number) = pair[0].parse::<u64>() {
+            counts.insert(pair[1].to_owned(), number);
+        }
+    }
+    counts
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property: whatever the account looks like, apply then plan is empty (up to pending users).
+
+/// One customer of a random file: whether it is listed, whether its name is the alternative one,
+/// and for each of three end users: 0 not listed, 1 listed with a name, 2 listed without.
+type CustomerCase = (bool, bool, Vec<u8>);
+
+fn random_file(customers: &[CustomerCase]) -> String {
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:");
+    let listed: Vec<String> = customers
+        .iter()
+        .enumerate()
+        .filter(|(_, (present, _, _))| *present)
+        .map(|(index, (_, renamed, users))| {
+            let name = if *renamed {
+                format!("Customer {index} Renamed")
+            } else {
+                format!("Customer {index}")
+            };
+            let mut text = format!(
+                "\n  - external_id: c{index}\n    name: {name}\n    notification_email: it@c{index}.example\n    manifests: [files-sync]\n    runtime_users:"
+            );
+            let mut any = false;
+            for (user, shape) in users.iter().enumerate() {
+                match shape {
+                    1 => text.push_str(&format!("\n      - id: c{index}-u{user}\n        name: User {user}")),
+                    2 => text.push_str(&format!("\n      - id: c{index}-u{user}")),
+                    _ => continue,
+                }
+                any = true;
+            }
+            if !any {
+                text.push_str(" []");
+            }
+            text
+        })
+        .collect();
+    if listed.is_empty() {
+        yaml.push_str(" []\n");
+    } else {
+        yaml.push_str(&listed.concat());
+        yaml.push('\n');
+    }
+    yaml
+}
+
+const PROPERTY_KEY: &str = "property-partner-key";
+
+fn property_lookup(name: &str) -> Option<String> {
+    (name == "PARTNER_KEY").then(|| PROPERTY_KEY.to_owned())
+}
+
+/// Loads `yaml` (written into `dir`), observes the hosted simulator and diffs.
+async fn observe_plan(
+    client: &embedctl::workato::Client,
+    dir: &Path,
+    yaml: &str,
+) -> (
+    embedctl::spec::Spec,
+    embedctl::desired::Desired,
+    embedctl::plan::Plan,
+) {
+    let file = dir.join("embedctl.yaml");
+    std::fs::write(&file, yaml).expect("write the file");
+    let spec = embedctl::spec::load(&file).unwrap_or_else(|diagnostics| {
+        panic!("{yaml}\ndoes not validate:\n{}", diagnostics.render(false))
+    });
+    let desired = embedctl::desired::Desired::from_spec(
+        &spec,
+        &embedctl::desired::Resolver {
+            lookup: &property_lookup,
+            fingerprint_key: Some("k".to_owned()),
+        },
+    );
+    let live = embedctl::observe::observe(client, &desired, &[])
+        .await
+        .expect("observe");
+    let plan = embedctl::plan::diff(&desired, &live);
+    (spec, desired, plan)
+}
+
+/// Plans and applies `yaml` with the library, as `apply --auto-approve` does.
+async fn apply_yaml(
+    client: &embedctl::workato::Client,
+    dir: &Path,
+    yaml: &str,
+) -> embedctl::apply::ApplyOutcome {
+    use embedctl::plan::{Action, Kind};
+    let (spec, desired, plan) = observe_plan(client, dir, yaml).await;
+    let mut inputs = BTreeMap::new();
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == Kind::Connection && c.action == Action::Authorize)
+    {
+        let (manifest, connection) = change.key.split_once('.').expect("m.c");
+        let declared = spec
+            .file
+            .manifests
+            .get(manifest)
+            .and_then(|m| m.connections.get(connection))
+            .expect("declared connection");
+        let input = embedctl::credentials::resolve(
+            &declared.settings,
+            &declared.credentials,
+            spec.base_dir(),
+            &property_lookup,
+        )
+        .unwrap_or_else(|_| panic!("cannot resolve {}", change.key));
+        inputs.insert((change.customer.clone(), change.key.clone()), input);
+    }
+    let options = embedctl::apply::ApplyOptions {
+        desired,
+        zips: spec
+            .packages
+            .iter()
+            .map(|(key, package)| (key.clone(), package.zip_bytes.clone()))
+            .collect(),
+        inputs,
+        fingerprint_key: "k".to_owned(),
+        import_timeout: Duration::from_secs(30),
+        poll_interval: Duration::from_millis(20),
+        on_event: std::sync::Arc::new(|_: &embedctl::apply::ApplyEvent| {}),
+    };
+    embedctl::apply::apply(client, &plan, options).await
+}
+
+/// What other people do to the account between two applies: end users authorize, someone
+/// stops a recipe or renames a customer. Each bit of a mask picks one object.
+fn meddle(sim: &Served, authorize: u8, stop: u8, rename: u8) {
+    let state = sim.state();
+    for (index, customer) in customers(&state).into_iter().enumerate() {
+        let id = customer["id"].clone();
+        if rename & (1 << index) != 0 {
+            let (status, _) = sim.api(
+                reqwest::Method::PUT,
+                &format!("/managed_users/{id}"),
+                json!({ "name": "Renamed by someone" }),
+            );
+            assert_eq!(status, 200);
+        }
+        for (bit, connection) in objects(customer, "connections")
+            .into_iter()
+            .filter(|c| !c["external_id"].is_null())
+            .enumerate()
+        {
+            if authorize & (1 << (bit % 8)) != 0 {
+                let path = format!("/connections/{}/authorize", connection["id"]);
+                assert_eq!(sim.sim_post(&path, json!({})), 200);
+            }
+        }
+        for (bit, recipe) in objects(customer, "recipes").into_iter().enumerate() {
+            if stop & (1 << ((bit + index) % 8)) != 0 && recipe["running"] == true {
+                let (status, _) = sim.api(
+                    reqwest::Method::PUT,
+                    &format!("/managed_users/{id}/recipes/{}/stop", recipe["id"]),
+                    json!({}),
+                );
+                assert_eq!(status, 200);
+            }
+        }
+    }
+}
+
+fn customer_case() -> impl proptest::strategy::Strategy<Value = CustomerCase> {
+    use proptest::prelude::*;
+    (
+        any::<bool>(),
+        any::<bool>(),
+        proptest::collection::vec(0u8..3, 3),
+    )
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 12,
+        max_shrink_iters: 20,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    #[test]
+    fn apply_then_plan_is_empty_whatever_the_account_was(
+        before in proptest::collection::vec(customer_case(), 3),
+        after in proptest::collection::vec(customer_case(), 3),
+        authorize in proptest::prelude::any::<u8>(),
+        stop in proptest::prelude::any::<u8>(),
+        rename in proptest::prelude::any::<u8>(),
+    ) {
+        let sim = Served::host(|_| {});
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = embedctl::workato::ClientConfig::new(
+            &sim.base,
+            embedctl::workato::ApiToken::new("t"),
+        )
+        .expect("config");
+        config.time_scale = TIME_SCALE.parse().expect("a number");
+        let client = embedctl::workato::Client::new(config).expect("client");
+        let (first, second) = (random_file(&before), random_file(&after));
+
+        let setup = sim.runtime.block_on(apply_yaml(&client, dir.path(), &first));
+        proptest::prop_assert_eq!(setup.failed, 0, "{}\n{:#?}", first, setup);
+        meddle(&sim, authorize, stop, rename);
+        let outcome = sim.runtime.block_on(apply_yaml(&client, dir.path(), &second));
+        proptest::prop_assert_eq!(outcome.failed, 0, "{}\n{:#?}", second, outcome);
+        proptest::prop_assert_eq!(outcome.skipped, 0, "{}\n{:#?}", second, outcome);
+        let (_, _, plan) = sim.runtime.block_on(observe_plan(&client, dir.path(), &second));
+        proptest::prop_assert!(
+            plan.changes.is_empty() && plan.blocked.is_empty(),
+            "{}\nleft over: {:#?}\nblocked: {:#?}",
+            second,
+            plan.changes,
+            plan.blocked
+        );
+        let state = sim.state();
+        proptest::prop_assert!(duplicates(&state).is_empty(), "{:#?}", duplicates(&state));
+    }
+}
