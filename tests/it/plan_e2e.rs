@@ -517,3 +517,78 @@ fn a_plan_without_secrets_against_a_set_up_account_plans_nothing() {
         insta::assert_snapshot!(outcome.transcript());
     });
 }
+
+/// A default connection the file gives no credentials, needed by a required recipe: validate
+/// warns, the plan blocks its authorization (`connection.no_credentials`), the recipe's start
+/// (`recipe.cannot_start`) and the customer's phase 4 (`gate.closed`), and nothing of that makes
+/// `--detailed-exitcode` 2 on its own.
+#[test]
+fn a_connection_without_credentials_blocks_its_recipe_and_phase_four() {
+    let workspace = half_onboarded();
+    workspace.edit(
+        "embedctl.yaml",
+        "        settings:\n          region: eu\n        credentials:\n          api_key: { file: demo-secrets/partner_api_key }\n",
+        "",
+    );
+    let plan = workspace.plan("json", &["--customer", "acme-001"], &[]);
+    assert_eq!(
+        plan.code,
+        2,
+        "Get file can still start\n{}",
+        plan.transcript()
+    );
+    assert!(
+        plan.stderr
+            .contains("can never start: connection \"PartnerApp\" has no"),
+        "validate's warning is shown\n{}",
+        plan.stderr
+    );
+    let document: Value = serde_json::from_str(&plan.stdout).expect("a JSON plan");
+    let reasons: Vec<String> = document["blocked"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| {
+            format!(
+                "{} {}",
+                entry["reason"].as_str().unwrap_or_default(),
+                entry["key"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert!(
+        reasons.contains(&"connection.no_credentials files-sync.partner_app".to_owned()),
+        "{reasons:#?}"
+    );
+    assert!(
+        reasons.contains(&"recipe.cannot_start files-sync/List files".to_owned()),
+        "{reasons:#?}"
+    );
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| r.starts_with("gate.closed "))
+            .count(),
+        6,
+        "three end users, two connections each: {reasons:#?}"
+    );
+    let blocked_by = document["blocked"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|entry| entry["reason"] == "recipe.cannot_start")
+        .and_then(|entry| entry["blocked_by"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        blocked_by,
+        "recipe \"List files\" cannot start: connection \"PartnerApp\" has no credentials"
+    );
+    let drift = workspace.drift("text", &["--customer", "acme-001"], &[]);
+    assert_eq!(
+        drift.code,
+        2,
+        "blocked is actionable drift\n{}",
+        drift.transcript()
+    );
+}
