@@ -86,11 +86,17 @@ pub async fn apply(client: &Client, plan: &Plan, options: ApplyOptions) -> Apply
             })
             .blocked += 1;
     }
-    for pending in &plan.pending_users {
+    // End users, not connections: one person with two connections to authorize is one.
+    let people: std::collections::BTreeSet<(&str, &str)> = plan
+        .pending_users
+        .iter()
+        .map(|pending| (pending.customer.as_str(), pending.user.as_str()))
+        .collect();
+    for (customer, _) in people {
         customers
-            .entry(pending.customer.clone())
+            .entry(customer.to_owned())
             .or_insert_with(|| CustomerOutcome {
-                customer: pending.customer.clone(),
+                customer: customer.to_owned(),
                 ..CustomerOutcome::default()
             })
             .pending_users += 1;

@@ -499,7 +499,7 @@ fn quickstart_plan_apply_plan_shows_no_changes_and_drift_only_pending_users() {
         applied.transcript()
     );
     assert!(
-        summary.contains("10 end users pending"),
+        summary.contains("5 end users pending"),
         "{}",
         applied.transcript()
     );
@@ -839,7 +839,10 @@ fn apply_json_streams_ndjson_events_without_secrets() {
     let summary = events.last().expect("summary");
     assert_eq!(summary["succeeded"], json!(dones), "{summary}");
     assert_eq!(summary["failed"], 0, "{summary}");
-    assert_eq!(summary["pending_users"], 2, "{summary}");
+    assert_eq!(
+        summary["pending_users"], 1,
+        "one end user, two connections: {summary}"
+    );
     for event in &events {
         if event["event"] == "change_start" || event["event"] == "change_done" {
             for field in ["customer", "phase", "action", "kind", "key"] {
@@ -1548,7 +1551,7 @@ fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
     // needs no PartnerApp) done, the authorization failed, "List files" and phase 4 skipped.
     assert_eq!(
         *summary,
-        "Apply: 12 succeeded, 1 failed, 3 skipped; 0 blocked; 4 end users pending.",
+        "Apply: 12 succeeded, 1 failed, 3 skipped; 0 blocked; 2 end users pending.",
         "{}",
         outcome.transcript()
     );
