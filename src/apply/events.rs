@@ -156,7 +156,7 @@ pub struct CustomerOutcome {
 }
 
 impl ApplyOutcome {
-    /// `Apply: 12 succeeded, 0 failed, 0 skipped; 0 blocked; 10 end users pending.`
+    /// `Apply: 12 succeeded, 0 failed, 0 skipped; 0 blocked; 5 end users pending.`
     pub fn line(&self) -> String {
         format!(
             "Apply: {} succeeded, {} failed, {} skipped; {} blocked; {} end users pending.",

@@ -1599,7 +1599,7 @@ fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
     );
 }
 
-/// `Apply: 12 succeeded, 0 failed, 0 skipped; 0 blocked; 10 end users pending.` as numbers.
+/// `Apply: 12 succeeded, 0 failed, 0 skipped; 0 blocked; 5 end users pending.` as numbers.
 fn summary_counts(line: &str) -> BTreeMap<String, u64> {
     let words: Vec<&str> = line
         .split([' ', ',', ';', '.', ':'])
