@@ -288,12 +288,10 @@ fn check_saved(saved: &SavedPlan, observed: &Observed, args: &ApplyArgs) -> Resu
             .cloned()
             .unwrap_or_else(|| {
                 // No change is planned for it any more: compare what it looks like now.
-                observed
-                    .live
-                    .customers
-                    .get(customer)
-                    .and_then(|c| serde_json::to_vec(c).ok())
-                    .map_or_else(|| "absent".to_owned(), |bytes| sha256_hex(&bytes))
+                crate::plan::saved::customer_fingerprint(
+                    observed.live.customers.get(customer),
+                    &std::collections::BTreeSet::new(),
+                )
             });
         if &now_digest != digest {
             problems.push(format!(
@@ -456,12 +454,4 @@ fn change_line(change: &serde_json::Value) -> String {
         field("key"),
         field("reason")
     )
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }

@@ -4,12 +4,15 @@
 
 use std::collections::BTreeMap;
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{FORMAT_VERSION, Plan};
 use crate::desired::{CredentialState, Desired};
-use crate::live::Live;
+use crate::live::{Live, LiveCustomer};
 
 /// The saved plan document.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -40,21 +43,18 @@ pub fn save(
     file_bytes: &[u8],
     now_unix: u64,
 ) -> SavedPlan {
-    let touched: std::collections::BTreeSet<&str> = plan
-        .changes
-        .iter()
-        .chain(&plan.blocked)
-        .map(|change| change.customer.as_str())
-        .collect();
+    let mut touched: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+    for change in plan.changes.iter().chain(&plan.blocked) {
+        let targeted = touched.entry(change.customer.as_str()).or_default();
+        targeted.extend(change.target.connection_id);
+    }
     let live_fingerprints = touched
         .into_iter()
-        .map(|customer| {
-            let digest = live
-                .customers
-                .get(customer)
-                .and_then(|found| serde_json::to_vec(found).ok())
-                .map_or_else(|| "absent".to_owned(), |bytes| sha256_hex(&bytes));
-            (customer.to_owned(), digest)
+        .map(|(customer, targeted)| {
+            (
+                customer.to_owned(),
+                customer_fingerprint(live.customers.get(customer), &targeted),
+            )
         })
         .collect();
     let mut credential_fingerprints = BTreeMap::new();
@@ -78,6 +78,48 @@ pub fn save(
         live_fingerprints,
         plan: serde_json::to_value(plan).unwrap_or_default(),
     }
+}
+
+/// The digest of what a customer's planned changes and phase gates depend on: the customer's
+/// fields, embedctl's properties, its folders, its recipes' state, its default connections, and
+/// the runtime user connections that a change targets. An end user authorizing a connection no
+/// change touches does not make a saved plan stale.
+pub fn customer_fingerprint(live: Option<&LiveCustomer>, targeted: &BTreeSet<u64>) -> String {
+    let Some(customer) = live else {
+        return "absent".to_owned();
+    };
+    let recipes: Vec<Value> = customer
+        .recipes
+        .iter()
+        .map(|r| json!([r.id, r.name, r.folder_id, r.running, r.stop_cause]))
+        .collect();
+    let connections: Vec<Value> = customer
+        .connections
+        .iter()
+        .filter(|c| !c.is_runtime() || targeted.contains(&c.id))
+        .map(|c| {
+            json!([
+                c.id,
+                c.name,
+                c.provider,
+                c.folder_id,
+                c.parent_id,
+                c.external_id,
+                c.authorization_status
+            ])
+        })
+        .collect();
+    let view = json!({
+        "id": customer.id,
+        "name": customer.name,
+        "notification_email": customer.notification_email,
+        "has_environments": customer.has_environments,
+        "properties": customer.properties,
+        "projects": customer.projects,
+        "recipes": recipes,
+        "connections": connections,
+    });
+    sha256_hex(view.to_string().as_bytes())
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
