@@ -70,6 +70,15 @@ impl ApplyEvent {
         }
     }
 
+    pub(crate) fn skipped_of(change: &Change, cause: String) -> Self {
+        ApplyEvent::ChangeSkipped {
+            customer: change.customer.clone(),
+            phase: change.phase,
+            key: change.key.clone(),
+            cause,
+        }
+    }
+
     pub(crate) fn failed_of(change: &Change, error: String) -> Self {
         ApplyEvent::ChangeFailed {
             customer: change.customer.clone(),

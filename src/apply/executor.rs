@@ -156,22 +156,18 @@ async fn run_customer(
     for change in &changes {
         if let Some(phase) = failed_phase.filter(|phase| change.phase > *phase) {
             outcome.skipped += 1;
-            emit(ApplyEvent::ChangeSkipped {
-                customer: customer.to_owned(),
-                phase: change.phase,
-                key: change.key.clone(),
-                cause: format!("a phase-{phase} change of this customer failed"),
-            });
+            emit(ApplyEvent::skipped_of(
+                change,
+                format!("a phase-{phase} change of this customer failed"),
+            ));
             continue;
         }
         if let Some(name) = unmet_need(change, &unauthorized, options) {
             outcome.skipped += 1;
-            emit(ApplyEvent::ChangeSkipped {
-                customer: customer.to_owned(),
-                phase: change.phase,
-                key: change.key.clone(),
-                cause: format!("connection \"{name}\", which it needs, was not authorized"),
-            });
+            emit(ApplyEvent::skipped_of(
+                change,
+                format!("connection \"{name}\", which it needs, was not authorized"),
+            ));
             continue;
         }
         if change.phase == 4 {
@@ -187,12 +183,7 @@ async fn run_customer(
             }
             if let Some(Err(reason)) = &gate {
                 outcome.skipped += 1;
-                emit(ApplyEvent::ChangeSkipped {
-                    customer: customer.to_owned(),
-                    phase: change.phase,
-                    key: change.key.clone(),
-                    cause: reason.clone(),
-                });
+                emit(ApplyEvent::skipped_of(change, reason.clone()));
                 continue;
             }
         }

@@ -21,10 +21,10 @@ use crate::plan::{
 /// The plan as a JSON document: pretty-printed, keys in a fixed order, ending with a newline.
 pub fn render(plan: &Plan, budget: &ApiBudget, ctx: &RenderContext) -> String {
     let document = PlanDocument::new(plan, budget, ctx);
-    // Serializing these types cannot fail: every map has string keys and every number is an
-    // integer.
-    let mut text =
-        serde_json::to_string_pretty(&document).expect("a plan document always serializes to JSON");
+    // Serializing these types cannot fail (every map has string keys, every number is an
+    // integer); should it ever, the output is still one JSON object that says so.
+    let mut text = serde_json::to_string_pretty(&document)
+        .unwrap_or_else(|error| serde_json::json!({ "error": error.to_string() }).to_string());
     text.push('\n');
     text
 }
@@ -32,8 +32,8 @@ pub fn render(plan: &Plan, budget: &ApiBudget, ctx: &RenderContext) -> String {
 /// The JSON Schema of the document `render` writes, as committed in `schemas/plan.schema.json`.
 pub fn plan_schema() -> String {
     let schema = schemars::schema_for!(PlanDocument<'static>);
-    let mut text =
-        serde_json::to_string_pretty(&schema).expect("a JSON Schema always serializes to JSON");
+    let mut text = serde_json::to_string_pretty(&schema)
+        .unwrap_or_else(|error| serde_json::json!({ "error": error.to_string() }).to_string());
     text.push('\n');
     text
 }
