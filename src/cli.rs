@@ -73,6 +73,11 @@ pub struct SimServeArgs {
     /// e.g. `--drop-after-commit connections=2`.
     #[arg(long, value_name = "FAMILY=N", value_parser = family_count)]
     pub drop_after_commit: Vec<(String, u32)>,
+    /// Refuse the next N writes of an endpoint family with a 400 whose message repeats the
+    /// request body, credentials included (repeatable), e.g. `--echo-request-in-errors
+    /// connections=1`: for checking that a client never shows what a server echoes.
+    #[arg(long, value_name = "FAMILY=N", value_parser = family_count)]
+    pub echo_request_in_errors: Vec<(String, u32)>,
 }
 
 fn family_count(text: &str) -> Result<(String, u32), String> {

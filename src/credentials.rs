@@ -25,6 +25,8 @@ pub struct ConnectionInput {
     pub input: BTreeMap<String, Value>,
     /// `access_token` / `refresh_token`, sent as `oauth_token_pair`.
     pub oauth_token_pair: Option<BTreeMap<String, String>>,
+    /// The values that came from `{ env }` / `{ file }`, to be redacted from Workato's answers.
+    secret_values: Vec<String>,
 }
 
 impl fmt::Debug for ConnectionInput {
@@ -38,6 +40,24 @@ impl fmt::Debug for ConnectionInput {
 }
 
 impl ConnectionInput {
+    /// An input from its parts; `secret_values` are the values read from `{ env }` / `{ file }`.
+    pub fn new(
+        input: BTreeMap<String, Value>,
+        oauth_token_pair: Option<BTreeMap<String, String>>,
+        secret_values: Vec<String>,
+    ) -> Self {
+        Self {
+            input,
+            oauth_token_pair,
+            secret_values,
+        }
+    }
+
+    /// The secret values of this input (never to print: to register with `redact::Secrets`).
+    pub fn secret_values(&self) -> impl Iterator<Item = &str> {
+        self.secret_values.iter().map(String::as_str)
+    }
+
     /// The JSON body fields a connection update sends.
     pub fn to_body(&self) -> Map<String, Value> {
         let mut body = Map::new();
@@ -101,29 +121,29 @@ pub fn resolve(
         input.insert(key.value.clone(), value);
     }
     let mut oauth_token_pair = None;
+    let mut secret_values = Vec::new();
     for (key, value) in credentials.iter() {
         match &value.value {
             SecretSource::Nested(tokens) if key.value == "oauth_token_pair" => {
                 let mut pair = BTreeMap::new();
                 for (token, source) in tokens.iter() {
-                    pair.insert(
-                        token.value.clone(),
-                        read_secret(&source.value, base_dir, lookup)?,
-                    );
+                    let secret = read_secret(&source.value, base_dir, lookup)?;
+                    secret_values.push(secret.clone());
+                    pair.insert(token.value.clone(), secret);
                 }
                 oauth_token_pair = Some(pair);
             }
             other => {
-                input.insert(
-                    key.value.clone(),
-                    Value::String(read_secret(other, base_dir, lookup)?),
-                );
+                let secret = read_secret(other, base_dir, lookup)?;
+                secret_values.push(secret.clone());
+                input.insert(key.value.clone(), Value::String(secret));
             }
         }
     }
     Ok(ConnectionInput {
         input,
         oauth_token_pair,
+        secret_values,
     })
 }
 

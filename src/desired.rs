@@ -104,6 +104,8 @@ pub struct Resolver<'a> {
     pub lookup: &'a dyn Fn(&str) -> Option<String>,
     /// The HMAC key of fingerprints; `None` leaves every credential `Unknown`.
     pub fingerprint_key: Option<String>,
+    /// Receives every secret value resolved, so that it is redacted from Workato's answers.
+    pub secrets: crate::redact::Secrets,
 }
 
 impl Desired {
@@ -201,12 +203,18 @@ impl Desired {
                                 resolver.lookup,
                             ),
                         ) {
-                            (Some(key), Ok(input)) => CredentialState::Known {
-                                fingerprint: input.fingerprint(key),
-                            },
-                            (None, Ok(_)) => CredentialState::Unknown {
-                                why: "`EMBEDCTL_FINGERPRINT_KEY` is not set".to_owned(),
-                            },
+                            (Some(key), Ok(input)) => {
+                                resolver.secrets.add_all(input.secret_values());
+                                CredentialState::Known {
+                                    fingerprint: input.fingerprint(key),
+                                }
+                            }
+                            (None, Ok(input)) => {
+                                resolver.secrets.add_all(input.secret_values());
+                                CredentialState::Unknown {
+                                    why: "`EMBEDCTL_FINGERPRINT_KEY` is not set".to_owned(),
+                                }
+                            }
                             (_, Err(Unresolved(why))) => CredentialState::Unknown { why },
                         }
                     };

@@ -13,6 +13,7 @@ pub mod live;
 pub mod observe;
 pub mod package;
 pub mod plan;
+pub mod redact;
 pub mod render;
 pub mod sim;
 pub mod spec;

@@ -84,6 +84,11 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
             return super::fail(&message);
         }
     };
+    // Already known from the plan; registered again in case a value differs from what the plan
+    // resolved (a file rewritten in between).
+    for input in inputs.values() {
+        observed.client.secrets().add_all(input.secret_values());
+    }
     let fingerprint_key = observed.fingerprint_key.clone().unwrap_or_default();
     let zips = observed
         .spec
@@ -98,26 +103,30 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let bar = progress.clone();
+    // The client already redacts Workato's answers; every line is redacted once more on its way
+    // out, so that no path from a server's text to the terminal can skip it.
+    let secrets = observed.client.secrets().clone();
     let on_event: Arc<dyn Fn(&ApplyEvent) + Send + Sync> = Arc::new(move |event: &ApplyEvent| {
         if json {
             if let Ok(line) = serde_json::to_string(event) {
-                let _ = writeln!(std::io::stdout().lock(), "{line}");
+                let _ = writeln!(std::io::stdout().lock(), "{}", secrets.redact(&line));
             }
             return;
         }
+        let line = secrets.redact(&event.line());
         match event {
-            ApplyEvent::ChangeStart { .. } => bar.set_message(event.line()),
+            ApplyEvent::ChangeStart { .. } => bar.set_message(line),
             ApplyEvent::ChangeDone { .. }
             | ApplyEvent::ChangeFailed { .. }
             | ApplyEvent::ChangeSkipped { .. } => {
                 bar.inc(1);
-                print_line(&bar, &event.line());
+                print_line(&bar, &line);
             }
             ApplyEvent::Summary(_) => {
                 bar.finish_and_clear();
-                print_line(&bar, &event.line());
+                print_line(&bar, &line);
             }
-            _ => print_line(&bar, &event.line()),
+            _ => print_line(&bar, &line),
         }
     });
     let simulated = args.target.sim.is_some();

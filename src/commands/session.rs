@@ -8,11 +8,12 @@ use crate::cli::TargetArgs;
 use crate::credentials::SIMULATOR_FINGERPRINT_KEY;
 use crate::desired::{CredentialState, Desired, Resolver};
 use crate::live::Live;
+use crate::redact::Secrets;
 use crate::observe::observe;
 use crate::plan::{ApiBudget, Plan, budget_of, diff};
 use crate::sim::{RunningSimulator, SimOptions, Simulator};
 use crate::spec::{self, Spec};
-use crate::workato::{ApiToken, Client, ClientConfig, parse_time_scale};
+use crate::workato::{ApiToken, Client, ClientConfig, RetryPolicy, parse_time_scale};
 
 /// How much faster than Workato's windows an in-process `--sim` run is paced (unless
 /// `EMBEDCTL_TIME_SCALE` says otherwise).
@@ -102,9 +103,15 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
         .filter(|key| !key.is_empty())
         .or_else(|| simulated.then(|| SIMULATOR_FINGERPRINT_KEY.to_owned()));
     let lookup = |name: &str| std::env::var(name).ok();
+    // Every secret value of the run, redacted from whatever Workato sends back.
+    let secrets = Secrets::new();
+    if let Some(key) = &fingerprint_key {
+        secrets.add(key);
+    }
     let resolver = Resolver {
         lookup: &lookup,
         fingerprint_key: fingerprint_key.clone(),
+        secrets: secrets.clone(),
     };
     let mut desired = Desired::from_spec(&spec, &resolver);
     if !options.customers.is_empty() {
@@ -171,6 +178,8 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
             let mut config = ClientConfig::new(running.base_url(), ApiToken::new("embedctl-sim"))
                 .map_err(|error| Stop(error.to_string()))?;
             config.time_scale = time_scale;
+            config.retry = RetryPolicy::standard().scaled(time_scale);
+            config.secrets = secrets.clone();
             let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;
             (
                 client,
@@ -179,8 +188,10 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
             )
         }
         None => {
-            let config = ClientConfig::from_env(region, base_url, |name| std::env::var(name).ok())
-                .map_err(|error| Stop(error.to_string()))?;
+            let mut config =
+                ClientConfig::from_env(region, base_url, |name| std::env::var(name).ok())
+                    .map_err(|error| Stop(error.to_string()))?;
+            config.secrets = secrets.clone();
             let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;
             let label = client.base_url().to_owned();
             (client, None, label)

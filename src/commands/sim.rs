@@ -42,6 +42,9 @@ async fn run(args: &SimServeArgs) -> ExitStatus {
         for (family, count) in &args.drop_after_commit {
             faults.drop_after_commit.insert(family.clone(), *count);
         }
+        for (family, count) in &args.echo_request_in_errors {
+            faults.echo_request_in_errors.insert(family.clone(), *count);
+        }
     });
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await {
         Ok(listener) => listener,

@@ -17,6 +17,22 @@ pub struct Faults {
     /// Per family name: how many of the next successful writes commit and then lose their
     /// response (the connection is cut), as a timeout after commit looks to a client.
     pub drop_after_commit: BTreeMap<String, u32>,
+    /// Per family name: how many of the next writes are refused with a 400 whose message repeats
+    /// the request body, credentials and all, as some servers' validation errors do (raw in
+    /// `message`, JSON-escaped once more in `errors.input`).
+    pub echo_request_in_errors: BTreeMap<String, u32>,
+    /// Per family name: a storm that answers every request of the family, once `after` more
+    /// have gone through, with `status` and no `Retry-After` (a 429 or 5xx storm).
+    pub storms: BTreeMap<String, Storm>,
+}
+
+/// A family's requests answered with one status from some point on.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Storm {
+    /// Requests still let through before the storm starts.
+    pub after: u64,
+    /// The status every later request gets (429, 500, 503…).
+    pub status: u16,
 }
 
 mod millis {

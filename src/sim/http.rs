@@ -24,7 +24,7 @@ pub struct Stats {
     pub throttled: BTreeMap<String, u64>,
     /// Every `/api` request, admitted or not.
     pub total_requests: u64,
-    /// 500s injected by `fail_rate`.
+    /// Requests failed by an injected fault (`fail_rate`, a storm, an echoed request).
     pub injected_failures: u64,
     /// Responses dropped after commit.
     pub dropped_responses: u64,
@@ -198,7 +198,10 @@ pub async fn gate(State(sim): State<Simulator>, request: Request, next: Next) ->
                     .entry(family.name().to_owned())
                     .or_default() += 1;
                 drop(inner);
-                let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+                // In Workato's seconds: a time-scaled client divides it by its own scale.
+                let seconds = (wait.as_secs_f64() * sim.options().time_scale)
+                    .ceil()
+                    .max(1.0) as u64;
                 let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
                 if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -220,8 +223,36 @@ pub async fn gate(State(sim): State<Simulator>, request: Request, next: Next) ->
                 .or_default() += 1;
         }
         let fail_rate = inner.faults.fail_rate;
-        let fail = fail_rate > 0.0 && next_random(&mut inner.rng) < fail_rate;
-        if fail {
+        let mut fail = (fail_rate > 0.0 && next_random(&mut inner.rng) < fail_rate)
+            .then(|| {
+                json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({ "message": "Server error", "id": "3188c2d0-29a4-4080-908e-582e7ed82580" }),
+                )
+            });
+        if let Some(family) = family {
+            if let Some(storm) = inner.faults.storms.get_mut(family.name()) {
+                if storm.after > 0 {
+                    storm.after -= 1;
+                } else if fail.is_none() {
+                    let status = StatusCode::from_u16(storm.status)
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    fail = Some(error(status, "Simulated storm"));
+                }
+            }
+            if method != "GET"
+                && fail.is_none()
+                && let Some(remaining) = inner
+                    .faults
+                    .echo_request_in_errors
+                    .get_mut(family.name())
+                && *remaining > 0
+            {
+                *remaining -= 1;
+                fail = Some(echo_request(&bytes));
+            }
+        }
+        if fail.is_some() {
             inner.stats.injected_failures += 1;
         }
         (inner.faults.latency, fail)
@@ -229,11 +260,7 @@ pub async fn gate(State(sim): State<Simulator>, request: Request, next: Next) ->
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    if fail {
-        let response = json_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "message": "Server error", "id": "3188c2d0-29a4-4080-908e-582e7ed82580" }),
-        );
+    if let Some(response) = fail {
         return finish(
             &sim,
             &method,
@@ -343,6 +370,20 @@ fn authorized(sim: &Simulator, header: Option<&HeaderValue>) -> bool {
         Some(expected) => token == expected,
         None => !token.is_empty(),
     }
+}
+
+/// A 400 that repeats the request body: raw in `message`, and as a JSON string (escaped once
+/// more) in `errors.input`, the shapes in which a server's validation error may quote its input.
+fn echo_request(bytes: &Bytes) -> Response {
+    let text = String::from_utf8_lossy(bytes);
+    let quoted = serde_json::to_string(&text).unwrap_or_default();
+    json_response(
+        StatusCode::BAD_REQUEST,
+        json!({
+            "message": format!("Validation failed: {text}"),
+            "errors": { "input": [quoted] },
+        }),
+    )
 }
 
 /// xorshift64*: a tiny deterministic generator, enough to decide which request fails.

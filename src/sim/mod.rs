@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-pub use faults::Faults;
+pub use faults::{Faults, Storm};
 pub use limits::{Family, RATE_LIMITS, RateLimiter};
 pub use model::AccountState;
 

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
@@ -21,6 +21,8 @@ use super::error::ClientError;
 use super::limits::EndpointFamily;
 use super::pacing::Pacer;
 use super::retry::RetryPolicy;
+use crate::redact::Secrets;
+
 use super::wire::{
     ActionResult, Connection, Customer, CustomerUpdate, Folder, ImportStatus, NewConnection,
     NewCustomer, Recipe,
@@ -32,9 +34,9 @@ pub const PAGE_SIZE: usize = 100;
 /// A connections list of exactly this many items may have been cut (WORKATO_API.md §7).
 pub const CONNECTION_LIST_CAP: usize = 1_000;
 
-/// No list is read past this many pages: a server that ignored `page` would otherwise be read
-/// forever.
-const MAX_PAGES: u32 = 10_000;
+/// No list is read past this many pages (a million objects): a server that always answers with a
+/// new full page would otherwise be read forever.
+pub const MAX_PAGES: u32 = 10_000;
 
 /// Which customer workspace a path names: the numeric id whenever it is known, else
 /// `E<external id>` (WORKATO_API.md §1).
@@ -85,6 +87,15 @@ struct Inner {
     rate_share: f64,
     pacer: Pacer,
     calls: Mutex<BTreeMap<EndpointFamily, u64>>,
+    /// Taken out of every text Workato sends back.
+    secrets: Secrets,
+    /// Divides `Retry-After` (Workato's seconds) under `EMBEDCTL_TIME_SCALE`.
+    time_scale: f64,
+    /// One attempt's limit, the answer's body included.
+    attempt_timeout: Duration,
+    /// A request's limit in all, from its first attempt.
+    request_deadline: Duration,
+    max_body_bytes: usize,
 }
 
 impl fmt::Debug for Client {
@@ -167,7 +178,7 @@ impl Request<'_> {
     }
 }
 
-/// What Workato answered, after retries.
+/// What Workato answered, after retries. An empty body is `Value::Null` once interpreted.
 struct Answer {
     status: u16,
     body: Vec<u8>,
@@ -182,6 +193,10 @@ enum Failure {
     Lost(String),
     Throttled(Option<Duration>),
     Server(u16, String),
+    /// The attempt's deadline passed before the whole answer arrived.
+    TimedOut,
+    /// The answer's body is larger than the client reads (with the status it came with).
+    TooLarge(u16),
 }
 
 /// Objects that lists page through, for spotting a server that ignores `page`.
@@ -211,8 +226,10 @@ impl Client {
     /// A client for `config`.
     pub fn new(config: ClientConfig) -> Result<Client, ClientError> {
         let authorization = config.token.header_value()?;
+        config.secrets.add(config.token.value());
         let http = reqwest::Client::builder()
             .user_agent(concat!("embedctl/", env!("CARGO_PKG_VERSION")))
+            // Each attempt is also bounded in `execute`; this is the transport's own guard.
             .timeout(config.request_timeout)
             .connect_timeout(Duration::from_secs(10))
             // Workato's API does not redirect; following one could turn a POST into a GET or
@@ -231,6 +248,11 @@ impl Client {
                 rate_share: config.rate_share,
                 pacer: Pacer::new(config.rate_share, config.time_scale),
                 calls: Mutex::new(BTreeMap::new()),
+                secrets: config.secrets,
+                time_scale: config.time_scale,
+                attempt_timeout: config.request_timeout,
+                request_deadline: config.request_deadline,
+                max_body_bytes: config.max_body_bytes,
             }),
         })
     }
@@ -238,6 +260,12 @@ impl Client {
     /// The API base URL (`https://www.workato.com/api`).
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// The secret values redacted from Workato's answers; values added to it later (credentials
+    /// resolved just before apply) are redacted too.
+    pub fn secrets(&self) -> &Secrets {
+        &self.inner.secrets
     }
 
     /// The share of each rate limit this client uses.
@@ -260,7 +288,7 @@ impl Client {
         self.list(customers_page(page)).await
     }
 
-    /// Every customer, page by page until a short page.
+    /// Every customer, page by page until an empty page.
     pub async fn list_customers(&self) -> Result<Vec<Customer>, ClientError> {
         self.all_pages(customers_page).await
     }
@@ -471,7 +499,7 @@ impl Client {
         if answer.status == 404 && answer.attempts > 1 {
             return Ok(());
         }
-        interpret(&operation, &answer).map(|_| ())
+        self.interpret(&operation, &answer).map(|_| ())
     }
 
     // ----- recipes -----
@@ -486,7 +514,7 @@ impl Client {
             .await
     }
 
-    /// Every recipe of the workspace, page by page until a short page.
+    /// Every recipe of the workspace, page by page until an empty page.
     pub async fn list_recipes<'c>(
         &self,
         customer: impl Into<CustomerRef<'c>>,
@@ -543,8 +571,8 @@ impl Client {
         {
             return Ok(());
         }
-        let value = interpret(&operation, &answer)?;
-        let _: ActionResult = decode::object(value, &operation)?;
+        let value = self.interpret(&operation, &answer)?;
+        let _: ActionResult = self.clean(decode::object(value, &operation))?;
         Ok(())
     }
 
@@ -600,7 +628,7 @@ impl Client {
         .query("prefix", prefix);
         let operation = request.operation();
         let value = self.value(request).await?;
-        decode::properties(value, &operation)
+        self.clean(decode::properties(value, &operation))
     }
 
     /// Sets properties by name (an upsert: sending it twice is harmless, so it is retried).
@@ -624,23 +652,37 @@ impl Client {
     async fn value(&self, request: Request<'_>) -> Result<Value, ClientError> {
         let operation = request.operation();
         let answer = self.execute(&request).await?;
-        interpret(&operation, &answer)
+        self.interpret(&operation, &answer)
     }
 
     async fn object<T: DeserializeOwned>(&self, request: Request<'_>) -> Result<T, ClientError> {
         let operation = request.operation();
         let value = self.value(request).await?;
-        decode::object(value, &operation)
+        self.clean(decode::object(value, &operation))
     }
 
     async fn list<T: DeserializeOwned>(&self, request: Request<'_>) -> Result<Vec<T>, ClientError> {
         let operation = request.operation();
         let value = self.value(request).await?;
-        decode::list(value, &operation)
+        self.clean(decode::list(value, &operation))
     }
 
-    /// Reads pages from 1 until one is short. A page whose every item was seen before ends the
-    /// list too: the server ignored `page`.
+    /// Workato's answer as JSON (`Null` for an empty body), its free text (error messages,
+    /// `authorization_error`) redacted; or the error it stands for, redacted.
+    fn interpret(&self, operation: &str, answer: &Answer) -> Result<Value, ClientError> {
+        let mut value = self.clean(interpret(operation, answer))?;
+        redact_free_text(&mut value, &self.inner.secrets);
+        Ok(value)
+    }
+
+    /// `result` with every secret taken out of its error's text.
+    fn clean<T>(&self, result: Result<T, ClientError>) -> Result<T, ClientError> {
+        result.map_err(|error| error.redacted(&self.inner.secrets))
+    }
+
+    /// Reads pages from 1 until an empty one. A page that is short is not the end: a server may
+    /// cap `per_page` below what was asked. A page that repeats objects already read, or more than
+    /// `MAX_PAGES` pages, is an error naming the endpoint: such a list would never end.
     async fn all_pages<T, F>(&self, page_request: F) -> Result<Vec<T>, ClientError>
     where
         T: DeserializeOwned + Identified,
@@ -649,34 +691,60 @@ impl Client {
         let mut all = Vec::new();
         let mut seen = BTreeSet::new();
         for page in 1..=MAX_PAGES {
-            let items: Vec<T> = self.list(page_request(page)).await?;
-            let short = items.len() < PAGE_SIZE;
-            let mut new = false;
-            for item in items {
-                if seen.insert(item.id()) {
-                    new = true;
-                    all.push(item);
-                }
+            let request = page_request(page);
+            let endpoint = format!("{} {}", request.method, request.path);
+            let items: Vec<T> = self.list(request).await?;
+            if items.is_empty() {
+                return Ok(all);
             }
-            if short || !new {
-                break;
+            let count = items.len();
+            let repeated = items.iter().filter(|item| !seen.insert(item.id())).count();
+            if repeated > 0 {
+                return Err(ClientError::EndlessList {
+                    endpoint,
+                    reason: format!(
+                        "page {page} repeats {repeated} of its {count} objects already read on \
+                         earlier pages; the server ignores `page`, or the list changed while it \
+                         was read: run again, and report it if it persists"
+                    ),
+                });
             }
+            all.extend(items);
         }
-        Ok(all)
+        let endpoint = format!("{} {}", page_request(1).method, page_request(1).path);
+        Err(ClientError::EndlessList {
+            endpoint,
+            reason: format!(
+                "it still had objects after {MAX_PAGES} pages of {PAGE_SIZE}; no account has \
+                 that many, so embedctl stopped reading"
+            ),
+        })
     }
 
     /// Sends `request` until Workato answers with something other than 429 or 5xx, the attempts
-    /// run out, or a create may have reached Workato without an answer.
+    /// or the request's deadline run out, or a create may have reached Workato without an answer.
+    /// Errors come back redacted.
     async fn execute(&self, request: &Request<'_>) -> Result<Answer, ClientError> {
+        self.clean(self.execute_unredacted(request).await)
+    }
+
+    async fn execute_unredacted(&self, request: &Request<'_>) -> Result<Answer, ClientError> {
         let policy = self.inner.retry;
         let max_attempts = policy.max_attempts.max(1);
         let mut attempt = 0;
+        let mut first_sent: Option<Instant> = None;
         loop {
             attempt += 1;
+            // Waiting for the family's turn is embedctl's own pacing, not Workato's slowness: the
+            // request's deadline counts from its first attempt.
             self.inner.pacer.wait_turn(request.family).await;
+            let started = *first_sent.get_or_insert_with(Instant::now);
             *self.lock_calls().entry(request.family).or_default() += 1;
-            let failure = match self.send_once(request).await {
-                Ok((status, retry_after, body)) => match status {
+            let sent =
+                tokio::time::timeout(self.inner.attempt_timeout, self.send_once(request)).await;
+            let failure = match sent {
+                Err(_elapsed) => Failure::TimedOut,
+                Ok(Ok((status, retry_after, body))) => match status {
                     429 => Failure::Throttled(retry_after),
                     500..=599 => Failure::Server(status, decode::error_message(&body)),
                     _ => {
@@ -687,25 +755,55 @@ impl Client {
                         });
                     }
                 },
-                Err(failure) => failure,
+                Ok(Err(failure)) => failure,
             };
+            let operation = request.operation();
+            if let Failure::TooLarge(status) = failure {
+                // Sending it again would bring the same answer.
+                let limit_mib = self.inner.max_body_bytes / (1024 * 1024);
+                return Err(if request.replay == Replay::Create {
+                    ClientError::OutcomeUnknown {
+                        operation,
+                        reason: format!(
+                            "Workato answered HTTP {status} with a body larger than {limit_mib} \
+                             MiB, which was not read"
+                        ),
+                    }
+                } else {
+                    ClientError::TooLarge {
+                        operation,
+                        status,
+                        limit_mib,
+                    }
+                });
+            }
             if request.replay == Replay::Create {
                 let reason = match &failure {
                     Failure::Lost(reason) => Some(reason.clone()),
                     Failure::Server(status, message) => {
                         Some(format!("Workato answered HTTP {status} ({message})"))
                     }
-                    Failure::NotSent(_) | Failure::Throttled(_) => None,
+                    Failure::TimedOut => Some(format!(
+                        "no complete answer within {} s",
+                        self.inner.attempt_timeout.as_secs()
+                    )),
+                    Failure::NotSent(_) | Failure::Throttled(_) | Failure::TooLarge(_) => None,
                 };
                 if let Some(reason) = reason {
-                    return Err(ClientError::OutcomeUnknown {
-                        operation: request.operation(),
-                        reason,
-                    });
+                    return Err(ClientError::OutcomeUnknown { operation, reason });
                 }
             }
-            if attempt >= max_attempts {
-                let operation = request.operation();
+            let delay = match &failure {
+                // `Retry-After` is in Workato's seconds; a time-scaled test server's are shorter.
+                Failure::Throttled(retry_after) => policy.delay(
+                    attempt,
+                    retry_after.map(|wait| wait.div_f64(self.inner.time_scale)),
+                ),
+                _ => policy.delay(attempt, None),
+            };
+            let elapsed = started.elapsed();
+            let out_of_time = elapsed + delay >= self.inner.request_deadline;
+            if attempt >= max_attempts || out_of_time {
                 return Err(match failure {
                     Failure::Throttled(_) => ClientError::RateLimited {
                         operation,
@@ -717,6 +815,12 @@ impl Client {
                         message,
                         attempts: attempt,
                     },
+                    Failure::TimedOut | Failure::TooLarge(_) => ClientError::TimedOut {
+                        operation,
+                        attempts: attempt,
+                        per_attempt_secs: self.inner.attempt_timeout.as_secs(),
+                        elapsed_secs: elapsed.as_secs(),
+                    },
                     Failure::NotSent(reason) | Failure::Lost(reason) => ClientError::Transport {
                         operation,
                         reason,
@@ -726,11 +830,8 @@ impl Client {
             }
             match failure {
                 // Every request of the family waits, not only this one.
-                Failure::Throttled(retry_after) => self
-                    .inner
-                    .pacer
-                    .hold(request.family, policy.delay(attempt, retry_after)),
-                _ => tokio::time::sleep(policy.delay(attempt, None)).await,
+                Failure::Throttled(_) => self.inner.pacer.hold(request.family, delay),
+                _ => tokio::time::sleep(delay).await,
             }
         }
     }
@@ -774,11 +875,27 @@ impl Client {
         })?;
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
-        let body = response
-            .bytes()
+        // Read piece by piece, so that an oversized answer costs no more memory than the limit.
+        let limit = self.inner.max_body_bytes;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(Failure::TooLarge(status));
+        }
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|error| Failure::Lost(describe(error)))?;
-        Ok((status, retry_after, body.to_vec()))
+            .map_err(|error| Failure::Lost(describe(error)))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(Failure::TooLarge(status));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, retry_after, body))
     }
 
     fn lock_calls(&self) -> std::sync::MutexGuard<'_, BTreeMap<EndpointFamily, u64>> {
@@ -806,8 +923,8 @@ fn recipes_page(segment: &str, page: u32) -> Request<'static> {
     .query("exclude_code", "true")
 }
 
-/// Workato's answer as JSON, or the error it stands for: 401/403, 404, other 4xx, and HTTP 200
-/// with `success: false`.
+/// Workato's answer as JSON (`Null` for an empty body), or the error it stands for: 401/403,
+/// 404, other 4xx, and HTTP 200 with `success: false`.
 fn interpret(operation: &str, answer: &Answer) -> Result<Value, ClientError> {
     let operation = operation.to_owned();
     match answer.status {
@@ -832,6 +949,48 @@ fn interpret(operation: &str, answer: &Answer) -> Result<Value, ClientError> {
             status,
             message: decode::error_message(&answer.body),
         }),
+    }
+}
+
+/// The fields of Workato's objects and answers that carry free text, which may repeat a request.
+const FREE_TEXT_FIELDS: &[&str] = &[
+    "authorization_error",
+    "error",
+    "errors",
+    "message",
+    "code_errors",
+    "config_errors",
+];
+
+/// Redacts every string under a free-text field, at any depth.
+fn redact_free_text(value: &mut Value, secrets: &Secrets) {
+    if secrets.is_empty() {
+        return;
+    }
+    fn all_strings(value: &mut Value, secrets: &Secrets) {
+        match value {
+            Value::String(text) => secrets.redact_in_place(text),
+            Value::Array(items) => items.iter_mut().for_each(|item| all_strings(item, secrets)),
+            Value::Object(fields) => fields
+                .values_mut()
+                .for_each(|field| all_strings(field, secrets)),
+            _ => {}
+        }
+    }
+    match value {
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| redact_free_text(item, secrets)),
+        Value::Object(fields) => {
+            for (name, field) in fields.iter_mut() {
+                if FREE_TEXT_FIELDS.contains(&name.as_str()) {
+                    all_strings(field, secrets);
+                } else {
+                    redact_free_text(field, secrets);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

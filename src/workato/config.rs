@@ -11,6 +11,7 @@ use reqwest::header::HeaderValue;
 
 use super::error::ConfigError;
 use super::retry::RetryPolicy;
+use crate::redact::Secrets;
 
 /// The Workato data centers and their API base URLs (WORKATO_API.md §1).
 pub const REGIONS: &[(&str, &str)] = &[
@@ -26,9 +27,17 @@ pub const REGIONS: &[(&str, &str)] = &[
 /// The region used when neither the file nor the environment names one.
 pub const DEFAULT_REGION: &str = "us";
 
-/// Workato answers within 40 s or gives up (WORKATO_API.md §2); the client waits a little longer
-/// so that Workato's own timeout, not ours, decides.
+/// Workato answers within 40 s or gives up (https://docs.workato.com/oem/oem-api/limits.html);
+/// one attempt of a request waits a little longer, its answer's body included, so that Workato's
+/// own timeout, not ours, decides.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// No request is tried again once this long has passed since its first attempt, waits between
+/// attempts included: a server that accepts and then trickles its answer costs at most this.
+pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(180);
+
+/// The largest answer body read; a larger one is an error, found out without reading it whole.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// A Workato API client token. It prints as `***` in every format, so that no `Debug` of a
 /// config, a client or an error can leak it.
@@ -39,6 +48,11 @@ impl ApiToken {
     /// Wraps a token (surrounding whitespace, such as a trailing newline, is dropped).
     pub fn new(token: impl Into<String>) -> Self {
         Self(token.into().trim().to_owned())
+    }
+
+    /// The token itself, for the set of values to redact (never to print).
+    pub(crate) fn value(&self) -> &str {
+        &self.0
     }
 
     /// The `Authorization` header value, marked sensitive so that `http`'s own `Debug` hides it.
@@ -69,14 +83,21 @@ pub struct ClientConfig {
     pub base_url: String,
     /// The bearer token.
     pub token: ApiToken,
+    /// The secret values of the run, redacted from every text Workato sends back; the client adds
+    /// the token to them.
+    pub secrets: Secrets,
     /// The share (0 < x ≤ 1) of each Workato limit the client may use (`EMBEDCTL_RATE_SHARE`).
     pub rate_share: f64,
     /// Divides every rate-limit window (`EMBEDCTL_TIME_SCALE`; testing only, default 1).
     pub time_scale: f64,
     /// How failed requests are retried.
     pub retry: RetryPolicy,
-    /// How long one request may take, the answer's body included.
+    /// How long one attempt of a request may take, the answer's body included.
     pub request_timeout: Duration,
+    /// How long a request may be tried for in all, from its first attempt.
+    pub request_deadline: Duration,
+    /// The largest answer body read.
+    pub max_body_bytes: usize,
 }
 
 impl ClientConfig {
@@ -87,10 +108,13 @@ impl ClientConfig {
         Ok(Self {
             base_url: normalize_base_url(base_url, "the base URL")?,
             token,
+            secrets: Secrets::new(),
             rate_share: 1.0,
             time_scale: 1.0,
             retry: RetryPolicy::standard(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            request_deadline: DEFAULT_REQUEST_DEADLINE,
+            max_body_bytes: MAX_BODY_BYTES,
         })
     }
 
@@ -115,13 +139,18 @@ impl ClientConfig {
             Some(token) => ApiToken::new(token),
         };
         check_token(&token)?;
+        let time_scale = parse_time_scale(lookup("EMBEDCTL_TIME_SCALE").as_deref())?;
         Ok(Self {
             base_url,
             token,
+            secrets: Secrets::new(),
             rate_share: parse_rate_share(lookup("EMBEDCTL_RATE_SHARE").as_deref())?,
-            time_scale: parse_time_scale(lookup("EMBEDCTL_TIME_SCALE").as_deref())?,
-            retry: RetryPolicy::standard(),
+            time_scale,
+            // Backoff is measured in Workato's time too, like the windows.
+            retry: RetryPolicy::standard().scaled(time_scale),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            request_deadline: DEFAULT_REQUEST_DEADLINE,
+            max_body_bytes: MAX_BODY_BYTES,
         })
     }
 }

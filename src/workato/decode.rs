@@ -13,10 +13,11 @@ use super::error::ClientError;
 /// The longest piece of an answer quoted in an error message.
 const MAX_QUOTE: usize = 300;
 
-/// Parses an answer's body; an empty body is an empty object.
+/// Parses an answer's body; an empty body is `Null`, which is enough for a request whose answer
+/// is not read, and an "empty response" error for one that needs an object or a list.
 pub(crate) fn parse(bytes: &[u8], operation: &str) -> Result<Value, ClientError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Object(serde_json::Map::new()));
+        return Ok(Value::Null);
     }
     serde_json::from_slice(bytes).map_err(|error| ClientError::Decode {
         operation: operation.to_owned(),
@@ -31,6 +32,7 @@ pub(crate) fn list<T: DeserializeOwned>(
     operation: &str,
 ) -> Result<Vec<T>, ClientError> {
     let (prefix, items) = match value {
+        Value::Null => return empty_response(operation),
         Value::Array(items) => (String::new(), items),
         Value::Object(mut fields) => match ["result", "items"]
             .into_iter()
@@ -44,11 +46,17 @@ pub(crate) fn list<T: DeserializeOwned>(
                 return Err(ClientError::Decode {
                     operation: operation.to_owned(),
                     path: "(whole body)".to_owned(),
-                    reason: format!(
-                        "expected a list (`{{\"result\": [...]}}`, `{{\"items\": [...]}}` or an \
-                         array), found an object with keys {}",
-                        key_list(&fields)
-                    ),
+                    reason: if fields.is_empty() {
+                        "expected a list (`{\"result\": [...]}`, `{\"items\": [...]}` or an \
+                         array), found an empty object `{}`"
+                            .to_owned()
+                    } else {
+                        format!(
+                            "expected a list (`{{\"result\": [...]}}`, `{{\"items\": [...]}}` or \
+                             an array), found an object with keys {}",
+                            key_list(&fields)
+                        )
+                    },
                 });
             }
         },
@@ -70,6 +78,7 @@ pub(crate) fn list<T: DeserializeOwned>(
 /// One object: as is, or unwrapped from `{"result": {...}}` or a one-element `{"result": [...]}`.
 pub(crate) fn object<T: DeserializeOwned>(value: Value, operation: &str) -> Result<T, ClientError> {
     match value {
+        Value::Null => empty_response(operation),
         Value::Object(mut fields) if fields.len() == 1 && fields.contains_key("result") => {
             match fields.remove("result") {
                 Some(Value::Array(mut items)) if items.len() == 1 => {
@@ -95,6 +104,7 @@ pub(crate) fn properties(
     operation: &str,
 ) -> Result<BTreeMap<String, String>, ClientError> {
     let fields = match value {
+        Value::Null => return empty_response(operation),
         Value::Object(mut fields) => match fields.remove("result") {
             Some(Value::Object(inner)) if fields.is_empty() => inner,
             Some(other) => {
@@ -267,6 +277,17 @@ fn typed<T: DeserializeOwned>(
     })
 }
 
+/// A success status with no body where an object or a list was expected.
+fn empty_response<T>(operation: &str) -> Result<T, ClientError> {
+    Err(ClientError::Decode {
+        operation: operation.to_owned(),
+        path: "(whole body)".to_owned(),
+        reason: "empty response: Workato answered with no body where an object or a list was \
+                 expected"
+            .to_owned(),
+    })
+}
+
 fn unreachable_shape<T>(operation: &str) -> Result<T, ClientError> {
     Err(ClientError::Decode {
         operation: operation.to_owned(),
@@ -277,11 +298,7 @@ fn unreachable_shape<T>(operation: &str) -> Result<T, ClientError> {
 
 fn key_list(fields: &serde_json::Map<String, Value>) -> String {
     let keys: Vec<String> = fields.keys().map(|key| format!("`{key}`")).collect();
-    if keys.is_empty() {
-        "none".to_owned()
-    } else {
-        keys.join(", ")
-    }
+    keys.join(", ")
 }
 
 fn kind_of(value: &Value) -> &'static str {

@@ -4,6 +4,8 @@
 //! operation is named by its method and path only, and transport errors are described without
 //! their URL's query.
 
+use crate::redact::Secrets;
+
 /// The settings are wrong; nothing was sent.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -117,6 +119,32 @@ pub enum ClientError {
         reason: String,
         attempts: u32,
     },
+    /// Attempts kept timing out (a server that accepts and then answers too slowly, or not at
+    /// all) until the request's deadline passed.
+    #[error(
+        "`{operation}` timed out: no complete answer within {per_attempt_secs} s, {attempts} \
+         attempts over {elapsed_secs} s; Workato may be slow or unreachable: try again later"
+    )]
+    TimedOut {
+        operation: String,
+        attempts: u32,
+        per_attempt_secs: u64,
+        elapsed_secs: u64,
+    },
+    /// The answer's body is larger than the client reads.
+    #[error(
+        "the answer to `{operation}` is larger than {limit_mib} MiB (HTTP {status}); embedctl \
+         does not read it: this is not an answer Workato gives"
+    )]
+    TooLarge {
+        operation: String,
+        status: u16,
+        limit_mib: usize,
+    },
+    /// A paged list that does not end: a page repeated objects already read, or there were more
+    /// pages than any account has.
+    #[error("`{endpoint}` cannot be read to its end: {reason}")]
+    EndlessList { endpoint: String, reason: String },
     /// A create whose request reached Workato but whose answer was lost or was a server error:
     /// the object may exist now. Look it up by its natural key before creating it again
     /// (DESIGN.md §5, invariant 5).
@@ -138,6 +166,94 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// The error with every secret value of the run taken out of the text Workato sent (an error
+    /// message may repeat the request that carried a credential).
+    pub fn redacted(self, secrets: &Secrets) -> Self {
+        if secrets.is_empty() {
+            return self;
+        }
+        let clean = |text: String| secrets.redact(&text);
+        match self {
+            ClientError::Unauthorized {
+                operation,
+                status,
+                message,
+            } => ClientError::Unauthorized {
+                operation: clean(operation),
+                status,
+                message: clean(message),
+            },
+            ClientError::NotFound { operation, message } => ClientError::NotFound {
+                operation: clean(operation),
+                message: clean(message),
+            },
+            ClientError::Api {
+                operation,
+                status,
+                message,
+            } => ClientError::Api {
+                operation: clean(operation),
+                status,
+                message: clean(message),
+            },
+            ClientError::Refused { operation, summary } => ClientError::Refused {
+                operation: clean(operation),
+                summary: clean(summary),
+            },
+            ClientError::Server {
+                operation,
+                status,
+                message,
+                attempts,
+            } => ClientError::Server {
+                operation: clean(operation),
+                status,
+                message: clean(message),
+                attempts,
+            },
+            ClientError::Transport {
+                operation,
+                reason,
+                attempts,
+            } => ClientError::Transport {
+                operation: clean(operation),
+                reason: clean(reason),
+                attempts,
+            },
+            ClientError::OutcomeUnknown { operation, reason } => ClientError::OutcomeUnknown {
+                operation: clean(operation),
+                reason: clean(reason),
+            },
+            ClientError::Decode {
+                operation,
+                path,
+                reason,
+            } => ClientError::Decode {
+                operation: clean(operation),
+                path: clean(path),
+                reason: clean(reason),
+            },
+            ClientError::EndlessList { endpoint, reason } => ClientError::EndlessList {
+                endpoint: clean(endpoint),
+                reason: clean(reason),
+            },
+            ClientError::Setup { reason } => ClientError::Setup {
+                reason: clean(reason),
+            },
+            other @ (ClientError::Config(_)
+            | ClientError::RateLimited { .. }
+            | ClientError::TimedOut { .. }
+            | ClientError::TooLarge { .. }) => other,
+        }
+    }
+
+    /// Whether Workato refused a create because an object with the same unique field exists
+    /// (`external_id has already been taken`).
+    pub fn is_already_taken(&self) -> bool {
+        matches!(self, ClientError::Api { status: 400 | 409 | 422, message, .. }
+            if message.contains("already been taken") || message.contains("already exists"))
+    }
+
     /// The HTTP status Workato answered with, when it answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -146,6 +262,7 @@ impl ClientError {
             | ClientError::Server { status, .. } => Some(*status),
             ClientError::NotFound { .. } => Some(404),
             ClientError::RateLimited { .. } => Some(429),
+            ClientError::TooLarge { status, .. } => Some(*status),
             ClientError::Refused { .. } => Some(200),
             _ => None,
         }

@@ -37,6 +37,19 @@ impl RetryPolicy {
         }
     }
 
+    /// The policy with every wait divided by `time_scale` (`EMBEDCTL_TIME_SCALE`, for tests and
+    /// benchmarks against a time-scaled simulator); a scale below 1 or not finite changes nothing.
+    pub fn scaled(self, time_scale: f64) -> Self {
+        if !time_scale.is_finite() || time_scale <= 1.0 {
+            return self;
+        }
+        Self {
+            max_attempts: self.max_attempts,
+            base_delay: self.base_delay.div_f64(time_scale),
+            max_delay: self.max_delay.div_f64(time_scale),
+        }
+    }
+
     /// The wait after failed attempt number `attempt` (from 1): the exponential delay with
     /// "equal jitter" (between half and all of it, so that concurrent clients spread out while
     /// the wait still grows), or `retry_after` when the server asked for longer; never more than
@@ -97,6 +110,15 @@ mod tests {
             policy.delay(1, Some(Duration::from_secs(600))),
             Duration::from_secs(30)
         );
+    }
+
+    #[test]
+    fn a_time_scale_divides_every_wait() {
+        let policy = RetryPolicy::standard().scaled(60.0);
+        assert_eq!(policy.max_attempts, 6);
+        assert!(policy.delay(1, None) <= Duration::from_micros(8_334));
+        assert!(policy.delay(30, None) <= Duration::from_millis(500));
+        assert_eq!(RetryPolicy::standard().scaled(0.5), RetryPolicy::standard());
     }
 
     #[test]

@@ -1678,6 +1678,7 @@ async fn observe_plan(
         &embedctl::desired::Resolver {
             lookup: &property_lookup,
             fingerprint_key: Some("k".to_owned()),
+            secrets: Default::default(),
         },
     );
     let live = embedctl::observe::observe(client, &desired, &[])

@@ -249,6 +249,7 @@ pub fn desired_of(spec: &Spec, env: Env<'_>) -> Desired {
         &Resolver {
             lookup: &lookup,
             fingerprint_key: Some(fingerprint_key(env)),
+            secrets: Default::default(),
         },
     )
 }

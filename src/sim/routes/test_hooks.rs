@@ -95,7 +95,8 @@ pub async fn faults(State(sim): State<Simulator>) -> Response {
     ok(serde_json::to_value(&inner.faults).unwrap_or(Value::Null))
 }
 
-/// `POST /__sim/faults`: replaces the faults (`latency`, `fail_rate`, `drop_after_commit`).
+/// `POST /__sim/faults`: replaces the faults (`latency`, `fail_rate`, `drop_after_commit`,
+/// `echo_request_in_errors`, `storms`).
 pub async fn set_faults(State(sim): State<Simulator>, JsonBody(body): JsonBody) -> Response {
     let faults: Faults = match serde_json::from_value(body) {
         Ok(faults) => faults,
