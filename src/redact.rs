@@ -6,7 +6,7 @@
 //! with `/` as `\/`, or percent-encoded. `Secrets` knows every resolved secret value of the run
 //! (credentials, the API token, the fingerprint key) and every such form of it, and replaces each
 //! occurrence, also inside a longer word, by `[redacted]` before the text is shown, logged or
-//! stored.
+//! stored. Values shorter than `MIN_SECRET_CHARS` are the one exception.
 //!
 //! One `Secrets` is shared by everything in a run (it is cheap to clone: clones share the set), so
 //! a value registered late (credentials resolved just before apply) is redacted everywhere.
@@ -19,6 +19,11 @@ use aho_corasick::{AhoCorasick, MatchKind};
 
 /// What a secret is replaced by.
 pub const REDACTED: &str = "[redacted]";
+
+/// Values shorter than this many characters are not redacted: they cannot be told apart from
+/// ordinary words (a test token `t` would otherwise take every `t` out of every message), and a
+/// credential that short protects nothing anyway.
+pub const MIN_SECRET_CHARS: usize = 4;
 
 /// The set of secret values of a run, and the matcher built from them.
 #[derive(Clone, Default)]
@@ -50,7 +55,7 @@ impl Secrets {
 
     /// Registers a secret value, with the escaped and encoded forms a server may echo it in.
     pub fn add(&self, value: &str) {
-        if value.is_empty() {
+        if value.chars().count() < MIN_SECRET_CHARS {
             return;
         }
         let forms = forms_of(value);
@@ -284,8 +289,11 @@ mod tests {
 
     #[test]
     fn short_values_inside_longer_text_and_overlaps() {
-        let secrets = secrets(&["ab", "abcd"]);
-        assert_eq!(secrets.redact("xabcdx xabx"), "x[redacted]x x[redacted]x");
+        let secrets = secrets(&["abcd", "abcdef"]);
+        assert_eq!(
+            secrets.redact("xabcdefx xabcdx"),
+            "x[redacted]x x[redacted]x"
+        );
     }
 
     #[test]
@@ -299,9 +307,11 @@ mod tests {
     }
 
     #[test]
-    fn empty_values_are_ignored() {
-        let secrets = secrets(&[""]);
+    fn empty_and_very_short_values_are_ignored() {
+        let secrets = secrets(&["", "t", "abc"]);
         assert!(secrets.is_empty());
-        assert_eq!(secrets.redact("abc"), "abc");
+        assert_eq!(secrets.redact("abc test"), "abc test");
+        secrets.add("abcd");
+        assert_eq!(secrets.redact("abc abcde"), "abc [redacted]e");
     }
 }

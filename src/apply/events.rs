@@ -36,11 +36,14 @@ pub enum ApplyEvent {
         key: String,
         error: String,
     },
-    /// A change was not attempted: an earlier failure, or the live gate was closed.
+    /// A change was not attempted. `because` is `failed_dependency` (something it depends on
+    /// failed or could not be checked: the run fails) or `gate_closed` (the phase-4 gate, read
+    /// live, was closed: the change is blocked, as in a plan).
     ChangeSkipped {
         customer: String,
         phase: u8,
         key: String,
+        because: SkipKind,
         cause: String,
     },
     /// The phase-4 gate was closed when re-checked live.
@@ -70,11 +73,24 @@ impl ApplyEvent {
         }
     }
 
+    /// A change left undone because something it depends on failed or could not be checked.
     pub(crate) fn skipped_of(change: &Change, cause: String) -> Self {
         ApplyEvent::ChangeSkipped {
             customer: change.customer.clone(),
             phase: change.phase,
             key: change.key.clone(),
+            because: SkipKind::FailedDependency,
+            cause,
+        }
+    }
+
+    /// A phase-4 change left undone because the gate, read live, was closed.
+    pub(crate) fn gate_closed_for(change: &Change, cause: String) -> Self {
+        ApplyEvent::ChangeSkipped {
+            customer: change.customer.clone(),
+            phase: change.phase,
+            key: change.key.clone(),
+            because: SkipKind::GateClosed,
             cause,
         }
     }
@@ -127,10 +143,20 @@ impl ApplyEvent {
             ApplyEvent::ChangeSkipped {
                 customer,
                 key,
+                because: SkipKind::FailedDependency,
                 cause,
                 ..
             } => {
                 format!("{customer}: skipped {key}: {cause}")
+            }
+            ApplyEvent::ChangeSkipped {
+                customer,
+                key,
+                because: SkipKind::GateClosed,
+                cause,
+                ..
+            } => {
+                format!("{customer}: blocked {key}: {cause}")
             }
             ApplyEvent::GateBlocked { customer, reason } => {
                 format!("{customer}: runtime users not set up: {reason}")
@@ -140,12 +166,25 @@ impl ApplyEvent {
     }
 }
 
+/// Why a change was not attempted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipKind {
+    /// Something it depends on failed or could not be checked: a failure of the run.
+    FailedDependency,
+    /// The phase-4 gate, read live, was closed: blocked, not a failure.
+    GateClosed,
+}
+
 /// The result of an apply.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ApplyOutcome {
     pub succeeded: usize,
     pub failed: usize,
+    /// Changes not attempted because something they depend on failed or could not be checked;
+    /// each one fails the run like a failed change.
     pub skipped: usize,
+    /// Changes blocked: by the plan, or by the phase-4 gate read live; they do not fail the run.
     pub blocked: usize,
     pub pending_users: usize,
     pub customers: Vec<CustomerOutcome>,
@@ -165,11 +204,19 @@ pub struct CustomerOutcome {
 }
 
 impl ApplyOutcome {
-    /// `Apply: 12 succeeded, 0 failed, 0 skipped; 0 blocked; 5 end users pending.`
+    /// `Apply: 12 succeeded, 0 failed, 0 skipped (failed dependency); 0 blocked (gate closed); 5
+    /// end users pending.`
     pub fn line(&self) -> String {
         format!(
-            "Apply: {} succeeded, {} failed, {} skipped; {} blocked; {} end users pending.",
+            "Apply: {} succeeded, {} failed, {} skipped (failed dependency); {} blocked (gate \
+             closed); {} end users pending.",
             self.succeeded, self.failed, self.skipped, self.blocked, self.pending_users
         )
+    }
+
+    /// Whether the run left work undone for a reason that is a failure: a change failed, or was
+    /// skipped because something it depends on failed or could not be checked.
+    pub fn is_failure(&self) -> bool {
+        self.failed > 0 || self.skipped > 0
     }
 }

@@ -21,6 +21,13 @@ use crate::workato::{Client, ClientError, ConnectionFilter};
 /// How many customers are worked on at once; the client's pacing keeps the total within limits.
 const CUSTOMER_CONCURRENCY: usize = 8;
 
+/// The pause between two reads of an import's status grows by half each time, up to this many
+/// times the first pause (2 s → 30 s against Workato).
+const MAX_POLL_FACTOR: u32 = 15;
+
+/// How long an import may stay `in_progress` before apply gives up on it.
+pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// Everything apply needs besides the plan. Secrets are resolved before the first write, so a
 /// missing one stops the run before it changes anything.
 pub struct ApplyOptions {
@@ -33,7 +40,7 @@ pub struct ApplyOptions {
     pub fingerprint_key: String,
     /// How long an import may take before apply gives up on it.
     pub import_timeout: Duration,
-    /// The pause between two import status reads.
+    /// The first pause between two import status reads; later ones grow (`MAX_POLL_FACTOR`).
     pub poll_interval: Duration,
     /// Receives every event as it happens (lines on stderr, or NDJSON).
     pub on_event: Arc<dyn Fn(&ApplyEvent) + Send + Sync>,
@@ -149,7 +156,7 @@ async fn run_customer(
         }
     }
     let mut failed_phase: Option<u8> = None;
-    let mut gate: Option<Result<(), String>> = None;
+    let mut gate: Option<Gate> = None;
     // (manifest, connection name) of every authorization that failed in this run: a recipe that
     // needs one of them is not started (Workato's refusal is never the check, DESIGN.md §1).
     let mut unauthorized: Vec<(String, String)> = Vec::new();
@@ -173,7 +180,7 @@ async fn run_customer(
         if change.phase == 4 {
             if gate.is_none() {
                 let checked = check_gate(client, customer, &mut state, options).await;
-                if let Err(reason) = &checked {
+                if let Gate::Closed(reason) = &checked {
                     emit(ApplyEvent::GateBlocked {
                         customer: customer.to_owned(),
                         reason: reason.clone(),
@@ -181,10 +188,25 @@ async fn run_customer(
                 }
                 gate = Some(checked);
             }
-            if let Some(Err(reason)) = &gate {
-                outcome.skipped += 1;
-                emit(ApplyEvent::skipped_of(change, reason.clone()));
-                continue;
+            match &gate {
+                // Workato says the layers below are not ready: blocked, like a plan's blocked
+                // change, not a failure of this run.
+                Some(Gate::Closed(reason)) => {
+                    outcome.blocked += 1;
+                    emit(ApplyEvent::gate_closed_for(change, reason.clone()));
+                    continue;
+                }
+                // Nobody knows whether they are ready: the change is left undone for a reason
+                // that is a failure.
+                Some(Gate::Unknown(reason)) => {
+                    outcome.skipped += 1;
+                    emit(ApplyEvent::skipped_of(
+                        change,
+                        format!("the phase-4 gate could not be checked: {reason}"),
+                    ));
+                    continue;
+                }
+                Some(Gate::Open) | None => {}
             }
         }
         emit(ApplyEvent::start_of(change));
@@ -266,6 +288,21 @@ fn describe(error: ClientError) -> String {
     error.to_string()
 }
 
+/// A refused customer create, said so that the reader knows what happened: "external_id has
+/// already been taken" means the customer appeared after the plan was made, most often because
+/// another apply is running against the same account.
+fn describe_customer_create(error: ClientError, external_id: &str) -> String {
+    if error.is_already_taken() {
+        format!(
+            "customer `{external_id}` appeared in Workato after the plan was made ({error}); \
+             another apply may be running against this account: run applies one at a time \
+             (e.g. one GitHub Actions concurrency group), then plan again"
+        )
+    } else {
+        describe(error)
+    }
+}
+
 async fn execute(
     client: &Client,
     change: &Change,
@@ -296,10 +333,13 @@ async fn execute(
                         .map_err(describe)?
                     {
                         Some(found) => found,
-                        None => client.create_customer(&new).await.map_err(describe)?,
+                        None => client
+                            .create_customer(&new)
+                            .await
+                            .map_err(|error| describe_customer_create(error, customer_key))?,
                     }
                 }
-                Err(error) => return Err(describe(error)),
+                Err(error) => return Err(describe_customer_create(error, customer_key)),
             };
             state.customer_id = Some(created.id);
             Ok(())
@@ -448,6 +488,10 @@ async fn import(
         .await
         .map_err(describe)?;
     let deadline = Instant::now() + options.import_timeout;
+    // Polled with backoff: quickly at first (most imports take seconds), then every
+    // `MAX_POLL_FACTOR` × the first interval at most.
+    let mut interval = options.poll_interval;
+    let max_interval = options.poll_interval.saturating_mul(MAX_POLL_FACTOR);
     let mut status = started;
     loop {
         match status.state() {
@@ -468,7 +512,9 @@ async fn import(
                         options.import_timeout.as_secs()
                     ));
                 }
-                tokio::time::sleep(options.poll_interval).await;
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                tokio::time::sleep(interval.min(remaining)).await;
+                interval = interval.mul_f64(1.5).min(max_interval);
                 status = client
                     .import_status(id, status.id)
                     .await
@@ -724,14 +770,25 @@ async fn create_runtime_connection(
     }
 }
 
+/// The phase-4 gate as read live.
+enum Gate {
+    Open,
+    /// Workato says a layer below is not ready (a recipe not running, a connection not
+    /// authorized): the phase-4 changes are blocked.
+    Closed(String),
+    /// The gate could not be read (an API error): the phase-4 changes are skipped, which fails
+    /// the run.
+    Unknown(String),
+}
+
 /// The phase-4 gate, live: every required recipe of the customer's manifests running and every
-/// default connection authorized (DESIGN.md §1).
+/// default connection authorized.
 async fn check_gate(
     client: &Client,
     customer: &str,
     state: &mut CustomerState,
     options: &ApplyOptions,
-) -> Result<(), String> {
+) -> Gate {
     state.snapshot = None;
     let Some(desired) = options
         .desired
@@ -739,9 +796,12 @@ async fn check_gate(
         .iter()
         .find(|c| c.external_id == customer)
     else {
-        return Err("the customer is not in the file".to_owned());
+        return Gate::Unknown("the customer is not in the file".to_owned());
     };
-    let snapshot = snapshot(client, state).await?;
+    let snapshot = match snapshot(client, state).await {
+        Ok(snapshot) => snapshot,
+        Err(error) => return Gate::Unknown(error),
+    };
     for manifest_key in &desired.manifests {
         let Some(manifest) = options.desired.manifests.get(manifest_key) else {
             continue;
@@ -752,7 +812,7 @@ async fn check_gate(
                     .and_then(|found| snapshot.0.iter().find(|c| c.id == found))
                     .is_some_and(|c| c.authorization_status.as_deref() == Some("success"));
             if !authorized {
-                return Err(format!(
+                return Gate::Closed(format!(
                     "connection \"{}\" is not authorized",
                     connection.name
                 ));
@@ -761,9 +821,9 @@ async fn check_gate(
         for required in &manifest.required {
             let running = snapshot.1.iter().any(|r| &r.name == required && r.running);
             if !running {
-                return Err(format!("recipe \"{required}\" is not running"));
+                return Gate::Closed(format!("recipe \"{required}\" is not running"));
             }
         }
     }
-    Ok(())
+    Gate::Open
 }

@@ -9,5 +9,5 @@
 mod events;
 mod executor;
 
-pub use events::{ApplyEvent, ApplyOutcome, CustomerOutcome};
-pub use executor::{ApplyOptions, apply};
+pub use events::{ApplyEvent, ApplyOutcome, CustomerOutcome, SkipKind};
+pub use executor::{ApplyOptions, IMPORT_TIMEOUT, apply};

@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::apply::{ApplyEvent, ApplyOptions, apply};
+use crate::apply::{ApplyEvent, ApplyOptions, IMPORT_TIMEOUT, apply};
 use crate::cli::{ApplyArgs, ApplyFormat, ExitStatus};
 use crate::credentials::{self, ConnectionInput};
 use crate::plan::{Action, Kind, Plan, Reason, budget_of, saved::SavedPlan};
@@ -135,7 +135,7 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         zips,
         inputs,
         fingerprint_key,
-        import_timeout: Duration::from_secs(300),
+        import_timeout: IMPORT_TIMEOUT,
         // Public clients poll every 2-3 s; a simulator (scaled clock) is polled faster.
         poll_interval: if simulated {
             Duration::from_millis(50)
@@ -158,7 +158,7 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         }
     }
     observed.finish().await;
-    if outcome.failed > 0 {
+    if outcome.is_failure() {
         ExitStatus::Failure
     } else {
         ExitStatus::Success

@@ -223,13 +223,12 @@ pub async fn gate(State(sim): State<Simulator>, request: Request, next: Next) ->
                 .or_default() += 1;
         }
         let fail_rate = inner.faults.fail_rate;
-        let mut fail = (fail_rate > 0.0 && next_random(&mut inner.rng) < fail_rate)
-            .then(|| {
-                json_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({ "message": "Server error", "id": "3188c2d0-29a4-4080-908e-582e7ed82580" }),
-                )
-            });
+        let mut fail = (fail_rate > 0.0 && next_random(&mut inner.rng) < fail_rate).then(|| {
+            json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "message": "Server error", "id": "3188c2d0-29a4-4080-908e-582e7ed82580" }),
+            )
+        });
         if let Some(family) = family {
             if let Some(storm) = inner.faults.storms.get_mut(family.name()) {
                 if storm.after > 0 {
@@ -242,10 +241,7 @@ pub async fn gate(State(sim): State<Simulator>, request: Request, next: Next) ->
             }
             if method != "GET"
                 && fail.is_none()
-                && let Some(remaining) = inner
-                    .faults
-                    .echo_request_in_errors
-                    .get_mut(family.name())
+                && let Some(remaining) = inner.faults.echo_request_in_errors.get_mut(family.name())
                 && *remaining > 0
             {
                 *remaining -= 1;
@@ -254,6 +250,12 @@ pub async fn gate(State(sim): State<Simulator>, request: Request, next: Next) ->
         }
         if fail.is_some() {
             inner.stats.injected_failures += 1;
+        } else if method != "GET" && inner.account.ids_exhausted() {
+            // Never an id twice: a write that might need one is refused instead.
+            fail = Some(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Server error: the simulated account has run out of ids",
+            ));
         }
         (inner.faults.latency, fail)
     };

@@ -26,6 +26,9 @@ pub use faults::{Faults, Storm};
 pub use limits::{Family, RATE_LIMITS, RateLimiter};
 pub use model::AccountState;
 
+/// The largest state file `--sim` and `sim serve --state` read: 1 GiB.
+pub const MAX_STATE_FILE_BYTES: u64 = 1 << 30;
+
 use http::{LogEntry, Stats};
 
 /// The knobs of a simulator (flags of `embedctl sim serve`, or set by tests).
@@ -117,24 +120,66 @@ impl Simulator {
     }
 
     /// Loads the account from a state file; a file that does not exist is an empty account.
+    ///
+    /// Anything else that is not a state is refused, so that it is never taken for an empty
+    /// account and then overwritten: a file that is not a regular file (`/dev/zero`), one larger
+    /// than `MAX_STATE_FILE_BYTES` (read no further than that), one that is not a JSON object with
+    /// only a state's fields, and one whose id sequence would repeat an id.
     pub fn load_state(path: &Path) -> Result<AccountState, StateFileError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        use std::io::Read;
+        let shown = path.display().to_string();
+        let io = |error: std::io::Error| StateFileError::Io {
+            action: "read",
+            path: shown.clone(),
+            reason: error.to_string(),
+        };
+        let invalid = |reason: String| StateFileError::Invalid {
+            path: shown.clone(),
+            reason,
+        };
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(AccountState::default());
             }
-            Err(error) => {
-                return Err(StateFileError::Io {
-                    action: "read",
-                    path: path.display().to_string(),
-                    reason: error.to_string(),
-                });
-            }
+            Err(error) => return Err(io(error)),
         };
-        serde_json::from_str(&text).map_err(|error| StateFileError::Invalid {
-            path: path.display().to_string(),
-            reason: error.to_string(),
-        })
+        let metadata = file.metadata().map_err(io)?;
+        if !metadata.is_file() {
+            return Err(invalid(
+                "it is not a regular file; a state file is a JSON document that embedctl wrote"
+                    .to_owned(),
+            ));
+        }
+        let too_large = || {
+            invalid(format!(
+                "it is larger than {} MiB, the most a state file may hold",
+                MAX_STATE_FILE_BYTES / (1024 * 1024)
+            ))
+        };
+        if metadata.len() > MAX_STATE_FILE_BYTES {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_STATE_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > MAX_STATE_FILE_BYTES {
+            return Err(too_large());
+        }
+        match bytes.iter().find(|byte| !byte.is_ascii_whitespace()) {
+            Some(b'{') => {}
+            Some(_) => {
+                return Err(invalid(
+                    "expected a JSON object (`{\"next_id\": …, \"customers\": {…}}`)".to_owned(),
+                ));
+            }
+            None => return Err(invalid("the file is empty".to_owned())),
+        }
+        let account: AccountState =
+            serde_json::from_slice(&bytes).map_err(|error| invalid(error.to_string()))?;
+        account.check_ids().map_err(invalid)?;
+        Ok(account)
     }
 
     /// Saves the account to `path` atomically (a temporary file renamed over it), so a killed

@@ -9,9 +9,20 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The first id handed out in an empty account.
+pub const FIRST_ID: u64 = 1_001;
+
+/// The largest id the simulator hands out: JSON integers above 2^53 lose precision in many
+/// clients.
+pub const MAX_ID: u64 = 1 << 53;
+
+/// Writes are refused with a 500 once fewer ids than this are left (one import may take many), so
+/// an id is never handed out twice.
+pub const ID_HEADROOM: u64 = 1_000_000;
+
 /// Everything in the simulated Embed admin account.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AccountState {
     /// The next id to hand out; ids are deterministic so that tests and snapshots are stable.
     pub next_id: u64,
@@ -160,13 +171,59 @@ pub struct RecipeImportStatus {
 impl AccountState {
     /// A fresh id; ids are shared by every kind of object, as a single sequence keeps them unique
     /// in logs.
+    ///
+    /// It never wraps: writes are refused before the sequence comes near its end
+    /// (`ids_exhausted`), and a state whose sequence would repeat an id is refused when loaded
+    /// (`check_ids`).
     pub fn allocate_id(&mut self) -> u64 {
-        if self.next_id == 0 {
-            self.next_id = 1_001;
-        }
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = self.next_id.max(FIRST_ID);
+        self.next_id = id.saturating_add(1);
         id
+    }
+
+    /// Whether so few ids are left that a write could run out of them.
+    pub fn ids_exhausted(&self) -> bool {
+        self.next_id.max(FIRST_ID) > MAX_ID - ID_HEADROOM
+    }
+
+    /// Refuses a state whose id sequence would hand out an id that is already taken, or has no
+    /// room left.
+    pub fn check_ids(&self) -> Result<(), String> {
+        let next = self.next_id.max(FIRST_ID);
+        if next > MAX_ID - ID_HEADROOM {
+            return Err(format!(
+                "`next_id` is {}, too close to the largest id the simulator hands out ({MAX_ID}); \
+                 ids would run out or repeat",
+                self.next_id
+            ));
+        }
+        let mut largest = 0;
+        for customer in self.customers.values() {
+            let ids = std::iter::once(customer.id)
+                .chain(std::iter::once(customer.home_folder_id))
+                .chain(customer.folders.values().map(|folder| folder.id))
+                .chain(
+                    customer
+                        .connections
+                        .values()
+                        .map(|connection| connection.id),
+                )
+                .chain(customer.recipes.values().map(|recipe| recipe.id))
+                .chain(customer.imports.values().map(|import| import.id))
+                .chain(customer.folders.keys().copied())
+                .chain(customer.connections.keys().copied())
+                .chain(customer.recipes.keys().copied())
+                .chain(customer.imports.keys().copied());
+            largest = ids.fold(largest, u64::max);
+        }
+        if largest >= next {
+            return Err(format!(
+                "`next_id` is {} but the state already holds id {largest}; the next objects would \
+                 get ids that are taken",
+                self.next_id
+            ));
+        }
+        Ok(())
     }
 
     /// Advances the logical clock and returns the new time as ISO-8601.

@@ -21,8 +21,8 @@ pub mod wire;
 pub use client::{CONNECTION_LIST_CAP, Client, ConnectionFilter, CustomerRef, PAGE_SIZE};
 pub use config::{
     ApiToken, ClientConfig, DEFAULT_REGION, DEFAULT_REQUEST_DEADLINE, DEFAULT_REQUEST_TIMEOUT,
-    MAX_BODY_BYTES, REGIONS, normalize_base_url,
-    parse_rate_share, parse_time_scale, region_base_url,
+    MAX_BODY_BYTES, REGIONS, normalize_base_url, parse_rate_share, parse_time_scale,
+    region_base_url,
 };
 pub use error::{ClientError, ConfigError};
 pub use limits::EndpointFamily;

@@ -1542,7 +1542,7 @@ fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
     // needs no PartnerApp) done, the authorization failed, "List files" and phase 4 skipped.
     assert_eq!(
         *summary,
-        "Apply: 12 succeeded, 1 failed, 3 skipped; 0 blocked; 2 end users pending.",
+        "Apply: 12 succeeded, 1 failed, 3 skipped (failed dependency); 0 blocked (gate closed); 2 end users pending.",
         "{}",
         outcome.transcript()
     );
@@ -1590,7 +1590,8 @@ fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
     );
 }
 
-/// `Apply: 12 succeeded, 0 failed, 0 skipped; 0 blocked; 5 end users pending.` as numbers.
+/// `Apply: 12 succeeded, 0 failed, 0 skipped (failed dependency); 0 blocked (gate closed); 5 end
+/// users pending.` as numbers.
 fn summary_counts(line: &str) -> BTreeMap<String, u64> {
     let words: Vec<&str> = line
         .split([' ', ',', ';', '.', ':'])

@@ -230,16 +230,18 @@ async fn observe_reads_each_customer_with_list_calls_only() {
         .await
         .expect("observe");
 
-    // One customers page; per customer one connections list, one recipes page, one properties
-    // read; the folders only for globex, whose folder id is not recorded.
+    // One customers page and the empty page that ends the list; per customer one connections
+    // list, the recipes pages up to the first empty one (acme 2, globex, which has none, 1), one
+    // properties read; the folders (1 page and the empty one) only for globex, whose folder id is
+    // not recorded.
     assert_eq!(
         live.calls,
         counts(&[
             ("connections_list", 2),
-            ("customers", 1),
-            ("folders", 1),
+            ("customers", 2),
+            ("folders", 2),
             ("properties_list", 2),
-            ("recipes_read", 2),
+            ("recipes_read", 3),
         ])
     );
     // The simulator counted the same calls.
@@ -399,7 +401,7 @@ async fn observe_limited_to_some_customers_reads_only_them_and_reports_no_strang
         counts(&[
             ("connections_list", 1),
             ("customers", 1),
-            ("folders", 1),
+            ("folders", 2),
             ("properties_list", 1),
             ("recipes_read", 1),
         ])
@@ -419,14 +421,17 @@ async fn observe_limited_to_several_customers_lists_them_and_counts_only_its_own
         vec!["acme-001", "globex-002"]
     );
     assert!(first.unmanaged_customers.is_empty(), "not with a filter");
-    assert_eq!(first.calls["customers"], 1, "one page lists both");
+    assert_eq!(
+        first.calls["customers"], 2,
+        "one page lists both, an empty one ends the list"
+    );
     assert_eq!(
         first, second,
         "the same account reads the same, calls included"
     );
     assert_eq!(
         client.calls()["customers"],
-        2,
+        4,
         "the client counts both runs"
     );
 }
@@ -515,7 +520,7 @@ async fn a_cut_connections_list_is_narrowed_until_nothing_is_missing() {
         live.calls,
         counts(&[
             ("connections_list", 5),
-            ("customers", 1),
+            ("customers", 2),
             ("properties_list", 1),
             ("recipes_read", 1),
         ]),
@@ -995,6 +1000,18 @@ fn mock_client(server: &MockServer) -> Client {
 #[tokio::test]
 async fn lists_come_bare_wrapped_in_items_or_in_result() {
     let server = MockServer::start().await;
+    // Paged lists end at the first empty page (mounted first: the first matching mock answers).
+    for (route, empty) in [
+        ("/managed_users", json!([])),
+        ("/managed_users/1/recipes", json!({ "items": [] })),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api{route}")))
+            .and(query_param("page", "2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(empty))
+            .mount(&server)
+            .await;
+    }
     mock(
         &server,
         "GET",
