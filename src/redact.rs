@@ -176,9 +176,14 @@ fn escapings() -> impl Iterator<Item = Escaping> {
 fn forms_of(value: &str) -> BTreeSet<String> {
     let mut forms = BTreeSet::new();
     forms.insert(value.to_owned());
-    for escaping in escapings() {
-        let once = json_escape(value, escaping);
-        forms.insert(json_escape(&once, escaping));
+    // The two levels may come from different encoders (a message built by one, quoted by
+    // another), so every pair is generated; for most secrets (letters, digits, `-`) they all
+    // collapse into the value itself.
+    for first in escapings() {
+        let once = json_escape(value, first);
+        for second in escapings() {
+            forms.insert(json_escape(&once, second));
+        }
         forms.insert(once);
     }
     forms.insert(percent_encode(value, false));

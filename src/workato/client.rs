@@ -861,7 +861,9 @@ impl Client {
                 .body(bytes.to_vec()),
         };
         let response = builder.send().await.map_err(|error| {
-            if error.is_connect() {
+            if error.is_timeout() {
+                Failure::TimedOut
+            } else if error.is_connect() {
                 Failure::NotSent(format!(
                     "cannot connect to `{}` ({})",
                     self.inner.base_url,
@@ -885,11 +887,13 @@ impl Client {
         }
         let mut response = response;
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|error| Failure::Lost(describe(error)))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|error| {
+            if error.is_timeout() {
+                Failure::TimedOut
+            } else {
+                Failure::Lost(describe(error))
+            }
+        })? {
             if body.len() + chunk.len() > limit {
                 return Err(Failure::TooLarge(status));
             }

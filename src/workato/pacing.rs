@@ -49,7 +49,11 @@ impl Pacer {
             next_slot.insert(family, slot + interval);
             slot
         };
-        tokio::time::sleep_until(slot).await;
+        // A slot already due is taken at once: the timer would round even a zero wait up to its
+        // next tick (a millisecond).
+        if slot > Instant::now() {
+            tokio::time::sleep_until(slot).await;
+        }
     }
 
     /// Keeps the family quiet for `pause` from now (after a 429).

@@ -4,6 +4,7 @@ mod apply_e2e;
 mod client;
 mod context;
 mod examples;
+mod hostile;
 mod plan_e2e;
 mod plan_properties;
 mod plan_scenarios;
