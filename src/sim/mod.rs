@@ -24,7 +24,7 @@ use std::time::Duration;
 
 pub use faults::{Faults, Storm};
 pub use limits::{Family, RATE_LIMITS, RateLimiter};
-pub use model::AccountState;
+pub use model::{AccountState, ID_HEADROOM, MAX_ID};
 
 /// The largest state file `--sim` and `sim serve --state` read: 1 GiB.
 pub const MAX_STATE_FILE_BYTES: u64 = 1 << 30;

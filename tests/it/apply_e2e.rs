@@ -190,12 +190,22 @@ impl Served {
 
     /// A simulator served from this process (time-scaled like `start`), set up by `setup`.
     fn host(setup: impl FnOnce(&Simulator)) -> Self {
+        Self::host_with(AccountState::default(), SimOptions::default(), setup)
+    }
+
+    /// A simulator over `account` with `options` (time-scaled like `start`) served from this
+    /// process, set up by `setup`.
+    fn host_with(
+        account: AccountState,
+        options: SimOptions,
+        setup: impl FnOnce(&Simulator),
+    ) -> Self {
         let runtime = test_runtime();
         let options = SimOptions {
             time_scale: TIME_SCALE.parse().expect("a number"),
-            ..SimOptions::default()
+            ..options
         };
-        let simulator = Simulator::new(AccountState::default(), options);
+        let simulator = Simulator::new(account, options);
         setup(&simulator);
         let hosted = runtime
             .block_on(RunningSimulator::start(simulator))
@@ -1413,7 +1423,7 @@ fn a_saved_plan_is_refused_when_too_old_or_for_another_account() {
 // 9. Killed in the middle.
 
 #[test]
-fn a_run_killed_mid_way_converges_on_rerun_with_nothing_duplicated() {
+fn runs_killed_at_every_layer_converge_on_rerun_with_nothing_duplicated() {
     let sim = Served::start(&["--latency-ms", "50"]);
     let mut yaml = files_sync_manifest("PARTNER_KEY");
     yaml.push_str("customers:\n");
@@ -1423,26 +1433,39 @@ fn a_run_killed_mid_way_converges_on_rerun_with_nothing_duplicated() {
     let env = [("PARTNER_KEY", "partner-key")];
     let args = ["apply", "-f", scenario.file(), "--auto-approve"];
 
-    // First kill: early, ~300 ms in.
-    let mut child = sim.spawn(scenario.dir(), &args, &env);
-    std::thread::sleep(Duration::from_millis(300));
-    kill_mid_run(&mut child);
-    // Second kill: right after the first runtime connection of this run was created.
-    let seen = sim.log().len();
-    let mut child = sim.spawn(scenario.dir(), &args, &env);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !sim.writes_after(seen).iter().any(is_runtime_create) {
-        assert!(
-            Instant::now() < deadline,
-            "no runtime connection was created"
-        );
-        assert!(
-            child.try_wait().expect("child status").is_none(),
-            "apply finished before it created runtime connections"
-        );
-        std::thread::sleep(Duration::from_millis(20));
+    // Each run continues where the one before was killed, and is killed with SIGKILL right after
+    // its first write of the next layer: a customer created, a package imported, a connection
+    // authorized, a recipe started, a runtime connection created.
+    let points: [(&str, LogMatcher); 5] = [
+        ("a customer create", |entry| {
+            entry["method"] == "POST" && text(&entry["path"]) == "/api/managed_users"
+        }),
+        ("an import", |entry| {
+            entry["method"] == "POST" && text(&entry["path"]).contains("/imports")
+        }),
+        ("an authorization", |entry| {
+            entry["method"] == "PUT" && text(&entry["path"]).contains("/connections/")
+        }),
+        ("a recipe start", |entry| {
+            entry["method"] == "PUT" && text(&entry["path"]).ends_with("/start")
+        }),
+        ("a runtime connection create", is_runtime_create),
+    ];
+    for (what, reached) in points {
+        let seen = sim.log().len();
+        let mut child = sim.spawn(scenario.dir(), &args, &env);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !sim.writes_after(seen).iter().any(reached) {
+            assert!(Instant::now() < deadline, "no run reached {what}");
+            assert!(
+                child.try_wait().expect("child status").is_none(),
+                "apply finished before {what}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        kill_mid_run(&mut child);
+        assert_no_duplicates(&sim.state());
     }
-    kill_mid_run(&mut child);
     let partial = sim.state();
     assert!(
         customers(&partial)
@@ -1450,7 +1473,7 @@ fn a_run_killed_mid_way_converges_on_rerun_with_nothing_duplicated() {
             .map(|c| runtime_connections(c).len())
             .sum::<usize>()
             < 6,
-        "the second run was killed before it finished"
+        "the last run was killed before it finished"
     );
 
     let last = sim.run(scenario.dir(), &args, &env);
@@ -1462,6 +1485,9 @@ fn a_run_killed_mid_way_converges_on_rerun_with_nothing_duplicated() {
     assert_eq!(runtime_connections(customer(&state, "acme-001")).len(), 4);
     assert_eq!(runtime_connections(customer(&state, "globex-002")).len(), 2);
 }
+
+/// Picks entries of the simulator's request log.
+type LogMatcher = fn(&Value) -> bool;
 
 /// SIGKILL an apply that must still be running.
 fn kill_mid_run(child: &mut Child) {
@@ -1695,8 +1721,20 @@ async fn apply_yaml(
     dir: &Path,
     yaml: &str,
 ) -> embedctl::apply::ApplyOutcome {
-    use embedctl::plan::{Action, Kind};
     let (spec, desired, plan) = observe_plan(client, dir, yaml).await;
+    apply_planned(client, &spec, desired, &plan, |_| {}).await
+}
+
+/// Applies a plan made earlier with the library; `tweak` changes the options (timeouts, the
+/// event sink) first.
+async fn apply_planned(
+    client: &embedctl::workato::Client,
+    spec: &embedctl::spec::Spec,
+    desired: embedctl::desired::Desired,
+    plan: &embedctl::plan::Plan,
+    tweak: impl FnOnce(&mut embedctl::apply::ApplyOptions),
+) -> embedctl::apply::ApplyOutcome {
+    use embedctl::plan::{Action, Kind};
     let mut inputs = BTreeMap::new();
     for change in plan
         .changes
@@ -1719,7 +1757,7 @@ async fn apply_yaml(
         .unwrap_or_else(|_| panic!("cannot resolve {}", change.key));
         inputs.insert((change.customer.clone(), change.key.clone()), input);
     }
-    let options = embedctl::apply::ApplyOptions {
+    let mut options = embedctl::apply::ApplyOptions {
         desired,
         zips: spec
             .packages
@@ -1732,7 +1770,8 @@ async fn apply_yaml(
         poll_interval: Duration::from_millis(20),
         on_event: std::sync::Arc::new(|_: &embedctl::apply::ApplyEvent| {}),
     };
-    embedctl::apply::apply(client, &plan, options).await
+    tweak(&mut options);
+    embedctl::apply::apply(client, plan, options).await
 }
 
 /// What other people do to the account between two applies: end users authorize, someone
@@ -1825,4 +1864,267 @@ proptest::proptest! {
         let state = sim.state();
         proptest::prop_assert!(duplicates(&state).is_empty(), "{:#?}", duplicates(&state));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. Hostile answers: secrets echoed, gates that cannot be read, stale plans, stuck imports.
+
+/// A credential with every character an encoder may escape.
+const ECHOED: &str = "CANARY-echo\"k3y\\</x>&é";
+
+/// Every form in which `ECHOED` may show in a text: raw, JSON-escaped once and twice, and the
+/// part before its first special character.
+fn echoed_forms() -> Vec<String> {
+    let once = serde_json::to_string(ECHOED).expect("serializes");
+    let once = once[1..once.len() - 1].to_owned();
+    let twice = serde_json::to_string(&once).expect("serializes");
+    let twice = twice[1..twice.len() - 1].to_owned();
+    vec![ECHOED.to_owned(), once, twice, "CANARY-echo".to_owned()]
+}
+
+#[test]
+fn a_credential_that_workato_echoes_in_an_error_is_never_shown() {
+    // The server refuses the first connection write of each run with a 400 that repeats the
+    // request body, the credential included (raw and JSON-escaped again).
+    let sim = Served::start(&["--echo-request-in-errors", "connections=2"]);
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &[], ""));
+    let scenario = Scenario::new(&yaml);
+    let env = [("PARTNER_KEY", ECHOED)];
+    for format in ["text", "json"] {
+        let outcome = sim.run(
+            scenario.dir(),
+            &[
+                "apply",
+                "-f",
+                scenario.file(),
+                "--auto-approve",
+                "--format",
+                format,
+            ],
+            &env,
+        );
+        let transcript = outcome.transcript();
+        assert_eq!(outcome.code, 1, "{transcript}");
+        assert!(
+            transcript.contains("Validation failed") && transcript.contains("[redacted]"),
+            "the refusal is shown, redacted:\n{transcript}"
+        );
+        for form in echoed_forms() {
+            assert!(
+                !transcript.contains(&form),
+                "`{form}` leaked in {format}:\n{transcript}"
+            );
+        }
+    }
+    // The simulator really did echo it (so the test can fail).
+    let echoed = sim.sim_get("/stats")["injected_failures"].as_u64();
+    assert_eq!(echoed, Some(2));
+}
+
+/// A hosted simulator whose connections lists are all answered 429 (without `Retry-After`) from
+/// the second one on: the first is apply's read before it authorizes, the second the phase-4
+/// gate's live re-check.
+fn gate_storm() -> Served {
+    Served::host(|simulator| {
+        simulator.set_faults(|faults| {
+            faults.storms.insert(
+                "connections_list".to_owned(),
+                embedctl::sim::Storm {
+                    after: 1,
+                    status: 429,
+                },
+            );
+        });
+    })
+}
+
+#[test]
+fn a_phase_4_gate_that_cannot_be_checked_fails_the_run_and_is_not_called_blocked() {
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &["u-1"], ""));
+    let scenario = Scenario::new(&yaml);
+    let env = [("PARTNER_KEY", "partner-key")];
+
+    let sim = gate_storm();
+    let outcome = sim.run(
+        scenario.dir(),
+        &["apply", "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    let transcript = outcome.transcript();
+    assert_eq!(outcome.code, 1, "work was left undone:\n{transcript}");
+    let lines: Vec<&str> = outcome.stderr.lines().collect();
+    let skipped: Vec<&&str> = lines
+        .iter()
+        .filter(|line| {
+            line.starts_with("acme-001: skipped files-sync.dropbox/u-1")
+                && line.contains("the phase-4 gate could not be checked")
+                && line.contains("rate limited")
+        })
+        .collect();
+    assert_eq!(skipped.len(), 2, "{transcript}");
+    assert!(
+        !transcript.contains("runtime users not set up"),
+        "no gate was found closed:\n{transcript}"
+    );
+    let summary = lines.last().copied().unwrap_or_default();
+    let counts = summary_counts(summary);
+    assert_eq!(
+        (counts["failed"], counts["skipped"], counts["blocked"]),
+        (0, 2, 0),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("2 skipped (failed dependency); 0 blocked (gate closed)"),
+        "{summary}"
+    );
+
+    // The same in JSON, on a fresh account: `because` tells a failed dependency from a closed
+    // gate, and no `gate_blocked` event claims the gate was found closed.
+    let sim = gate_storm();
+    let outcome = sim.run(
+        scenario.dir(),
+        &[
+            "apply",
+            "-f",
+            scenario.file(),
+            "--auto-approve",
+            "--format",
+            "json",
+        ],
+        &env,
+    );
+    assert_eq!(outcome.code, 1, "{}", outcome.transcript());
+    let events: Vec<Value> = outcome
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("NDJSON"))
+        .collect();
+    assert!(events.iter().all(|event| event["event"] != "gate_blocked"));
+    let because: Vec<&str> = events
+        .iter()
+        .filter(|event| event["event"] == "change_skipped")
+        .filter_map(|event| event["because"].as_str())
+        .collect();
+    assert_eq!(because, ["failed_dependency", "failed_dependency"]);
+    let summary = events.last().expect("a summary");
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(
+        (summary["skipped"].as_u64(), summary["blocked"].as_u64()),
+        (Some(2), Some(0))
+    );
+}
+
+#[test]
+fn a_customer_created_by_someone_else_since_the_plan_points_at_serializing_applies() {
+    let sim = Served::host(|_| {});
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config =
+        embedctl::workato::ClientConfig::new(&sim.base, embedctl::workato::ApiToken::new("t"))
+            .expect("config");
+    config.time_scale = TIME_SCALE.parse().expect("a number");
+    let client = embedctl::workato::Client::new(config).expect("client");
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &[], ""));
+    let (spec, desired, plan) = sim
+        .runtime
+        .block_on(observe_plan(&client, dir.path(), &yaml));
+
+    // Another apply creates the customer in between.
+    let (status, _) = sim.api(
+        reqwest::Method::POST,
+        "/managed_users",
+        json!({ "name": "Acme", "notification_email": "it@acme.example", "external_id": "acme-001" }),
+    );
+    assert_eq!(status, 200);
+
+    let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&errors);
+    let outcome = sim.runtime.block_on(apply_planned(
+        &client,
+        &spec,
+        desired,
+        &plan,
+        move |options| {
+            options.on_event = std::sync::Arc::new(move |event| {
+                if let embedctl::apply::ApplyEvent::ChangeFailed { error, .. } = event {
+                    sink.lock().expect("lock").push(error.clone());
+                }
+            });
+        },
+    ));
+    assert_eq!(outcome.failed, 1, "{outcome:#?}");
+    assert!(outcome.is_failure());
+    let errors = errors.lock().expect("lock").clone();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let error = &errors[0];
+    assert!(
+        error.contains("customer `acme-001` appeared in Workato after the plan was made")
+            && error.contains("another apply may be running")
+            && error.contains("one at a time"),
+        "{error}"
+    );
+    assert_no_duplicates(&sim.state());
+}
+
+#[test]
+fn an_import_stuck_in_progress_is_polled_with_backoff_until_its_deadline() {
+    let options = SimOptions {
+        import_polls: u32::MAX,
+        ..SimOptions::default()
+    };
+    let sim = Served::host_with(AccountState::default(), options, |_| {});
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config =
+        embedctl::workato::ClientConfig::new(&sim.base, embedctl::workato::ApiToken::new("t"))
+            .expect("config");
+    config.time_scale = TIME_SCALE.parse().expect("a number");
+    let client = embedctl::workato::Client::new(config).expect("client");
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &[], ""));
+    let (spec, desired, plan) = sim
+        .runtime
+        .block_on(observe_plan(&client, dir.path(), &yaml));
+
+    let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&errors);
+    let outcome = sim.runtime.block_on(apply_planned(
+        &client,
+        &spec,
+        desired,
+        &plan,
+        move |options| {
+            // Two seconds from a first pause of 20 ms: a fixed pause would poll 100 times.
+            options.import_timeout = Duration::from_secs(2);
+            options.poll_interval = Duration::from_millis(20);
+            options.on_event = std::sync::Arc::new(move |event| {
+                if let embedctl::apply::ApplyEvent::ChangeFailed { error, .. } = event {
+                    sink.lock().expect("lock").push(error.clone());
+                }
+            });
+        },
+    ));
+    assert!(outcome.is_failure(), "{outcome:#?}");
+    let errors = errors.lock().expect("lock").clone();
+    assert!(
+        errors
+            .iter()
+            .any(|error| error.contains("the import was still in progress after 2 s")),
+        "{errors:#?}"
+    );
+    let polls = sim
+        .log()
+        .iter()
+        .filter(|entry| entry["method"] == "GET" && text(&entry["path"]).contains("/imports/"))
+        .count();
+    assert!(
+        (5..=20).contains(&polls),
+        "{polls} status reads in 2 s: backoff, yet not given up early"
+    );
+    assert_eq!(embedctl::apply::IMPORT_TIMEOUT, Duration::from_secs(600));
 }

@@ -14,4 +14,5 @@ mod sim_behaviour;
 mod sim_conformance;
 mod sim_context;
 mod sim_serve;
+mod sim_state;
 mod validate_corpus;
