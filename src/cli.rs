@@ -30,7 +30,9 @@ pub enum Command {
     )]
     Plan(PlanArgs),
     /// Make Workato match the file (a fresh plan), or apply exactly a saved plan.
-    #[command(after_help = "Exit codes: 0 success, 1 error or any change failed.")]
+    #[command(
+        after_help = "Exit codes: 0 every change made (blocked changes and end users still to authorize do not count); 1 error, a change failed, or a change was skipped because something it depends on failed or could not be checked (run apply again to continue)."
+    )]
     Apply(ApplyArgs),
     /// Read-only check for cron: drift, and end users who still have to authorize.
     #[command(
