@@ -53,8 +53,9 @@ pub fn budget_of(changes: &[Change], share: f64) -> ApiBudget {
                 // the honest typical count.
                 add(EndpointFamily::ImportsStatus, 2);
                 add(EndpointFamily::PropertiesUpsert, 1);
-                // The import creates recipes and connections that later phases need the ids of.
-                add(EndpointFamily::RecipesRead, 1);
+                // The import creates recipes and connections that later phases need the ids of:
+                // the recipes page and the empty page that ends the list, and the connections.
+                add(EndpointFamily::RecipesRead, 2);
                 add(EndpointFamily::ConnectionsList, 1);
             }
             (Kind::Connection, _) => {
@@ -67,7 +68,7 @@ pub fn budget_of(changes: &[Change], share: f64) -> ApiBudget {
                 add(EndpointFamily::Connections, 1);
                 if gate_checks.insert(change.customer.clone()) {
                     add(EndpointFamily::ConnectionsList, 1);
-                    add(EndpointFamily::RecipesRead, 1);
+                    add(EndpointFamily::RecipesRead, 2);
                 }
             }
             (Kind::Gate, _) => {}
