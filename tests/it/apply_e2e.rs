@@ -2128,3 +2128,55 @@ fn an_import_stuck_in_progress_is_polled_with_backoff_until_its_deadline() {
     );
     assert_eq!(embedctl::apply::IMPORT_TIMEOUT, Duration::from_secs(600));
 }
+
+#[test]
+fn a_secret_that_turns_up_in_what_workato_returns_is_redacted_from_plans_and_saved_plans() {
+    // Someone named a customer after the partner key (or Workato echoed it into a name): the
+    // plan would show it in the name's `before`.
+    let sim = Served::start(&[]);
+    let (status, _) = sim.api(
+        reqwest::Method::POST,
+        "/managed_users",
+        json!({
+            "name": format!("Acme {ECHOED}"),
+            "notification_email": "it@acme-001.example",
+            "external_id": "acme-001",
+        }),
+    );
+    assert_eq!(status, 200);
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &[], ""));
+    let scenario = Scenario::new(&yaml);
+    let env = [("PARTNER_KEY", ECHOED)];
+    let saved = scenario.path("plan.json");
+    let saved_arg = path_str(&saved).to_owned();
+    for args in [
+        vec!["plan", "-f", scenario.file()],
+        vec!["plan", "-f", scenario.file(), "--format", "json"],
+        vec!["plan", "-f", scenario.file(), "--format", "markdown"],
+        vec!["plan", "-f", scenario.file(), "--out", &saved_arg],
+        vec!["drift", "-f", scenario.file(), "--format", "json"],
+    ] {
+        let outcome = sim.run(scenario.dir(), &args, &env);
+        let transcript = outcome.transcript();
+        assert!(
+            outcome.code == 0 || outcome.code == 2,
+            "{args:?}\n{transcript}"
+        );
+        assert!(
+            transcript.contains("Acme [redacted]"),
+            "{args:?}\n{transcript}"
+        );
+        for form in echoed_forms() {
+            assert!(
+                !transcript.contains(&form),
+                "`{form}` leaked:\n{transcript}"
+            );
+        }
+    }
+    let saved_text = std::fs::read_to_string(&saved).expect("the saved plan");
+    for form in echoed_forms() {
+        assert!(!saved_text.contains(&form), "`{form}` saved:\n{saved_text}");
+    }
+}
