@@ -330,6 +330,28 @@ impl Drop for Served {
     }
 }
 
+/// `apply --auto-approve --format json` against `sim`: the outcome and its events, one per line.
+fn apply_json(sim: &Served, scenario: &Scenario, env: &[(&str, &str)]) -> (Outcome, Vec<Value>) {
+    let args = [
+        "apply",
+        "-f",
+        scenario.file(),
+        "--auto-approve",
+        "--format",
+        "json",
+    ];
+    let outcome = sim.run(scenario.dir(), &args, env);
+    let events = outcome
+        .stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("not a JSON line ({error}): {line:?}"))
+        })
+        .collect();
+    (outcome, events)
+}
+
 /// The customers of a state document.
 fn customers(state: &Value) -> Vec<&Value> {
     state["customers"]
@@ -808,27 +830,8 @@ fn apply_json_streams_ndjson_events_without_secrets() {
         ("EMBEDCTL_FINGERPRINT_KEY", FINGERPRINT_KEY),
     ];
 
-    let outcome = sim.run(
-        scenario.dir(),
-        &[
-            "apply",
-            "-f",
-            scenario.file(),
-            "--auto-approve",
-            "--format",
-            "json",
-        ],
-        &env,
-    );
+    let (outcome, events) = apply_json(&sim, &scenario, &env);
     assert_eq!(outcome.code, 0, "{}", outcome.transcript());
-    let events: Vec<Value> = outcome
-        .stdout
-        .lines()
-        .map(|line| {
-            serde_json::from_str(line)
-                .unwrap_or_else(|error| panic!("not a JSON line ({error}): {line:?}"))
-        })
-        .collect();
     assert!(events.len() > 2, "{}", outcome.transcript());
     let kinds: Vec<&str> = events
         .iter()
@@ -1985,24 +1988,8 @@ fn a_phase_4_gate_that_cannot_be_checked_fails_the_run_and_is_not_called_blocked
     // The same in JSON, on a fresh account: `because` tells a failed dependency from a closed
     // gate, and no `gate_blocked` event claims the gate was found closed.
     let sim = gate_storm();
-    let outcome = sim.run(
-        scenario.dir(),
-        &[
-            "apply",
-            "-f",
-            scenario.file(),
-            "--auto-approve",
-            "--format",
-            "json",
-        ],
-        &env,
-    );
+    let (outcome, events) = apply_json(&sim, &scenario, &env);
     assert_eq!(outcome.code, 1, "{}", outcome.transcript());
-    let events: Vec<Value> = outcome
-        .stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("NDJSON"))
-        .collect();
     assert!(events.iter().all(|event| event["event"] != "gate_blocked"));
     let because: Vec<&str> = events
         .iter()
