@@ -7,6 +7,7 @@
 mod diagnostic;
 mod file;
 mod keyed_map;
+pub mod limits;
 mod mask;
 mod secret;
 mod shape;

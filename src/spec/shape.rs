@@ -11,7 +11,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::Spanned;
-use super::diagnostic::{Diagnostic, Diagnostics, SourceFile};
+use super::diagnostic::{Diagnostic, Diagnostics, SourceFile, quote};
 
 /// A YAML value with the location of every part.
 #[derive(Debug)]
@@ -217,7 +217,7 @@ impl Walker<'_> {
                             Diagnostic::error(
                                 self.source,
                                 self.source.span_of(key),
-                                format!("unknown key `{}` (allowed here: {})", key.value, allowed.join(", ")),
+                                format!("unknown key {} (allowed here: {})", quote(&key.value), allowed.join(", ")),
                                 "unknown key",
                             )
                             .with_help("check the spelling; `embedctl schema` prints every key of the file"),

@@ -1,12 +1,13 @@
 //! The semantic checks of the desired-state file (DESIGN.md §1-§2).
 //!
 //! Each check appends to the `Diagnostics` list and goes on, so one run reports every problem.
-//! Nothing here reads the network; it reads only the packages the file names.
+//! Nothing here reads the network; it reads only the packages the file names. A value may be
+//! megabytes long, so every value a message repeats goes through `quote`, which cuts it short.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use super::diagnostic::{Diagnostic, Diagnostics, SourceFile};
+use super::diagnostic::{Diagnostic, Diagnostics, SourceFile, quote, quote_with, short};
 use super::file::{Connection, Customer, DesiredFile, Manifest, Parent};
 use super::{KeyedMap, SecretSource, Spanned};
 use crate::package::{Package, PackageProblem};
@@ -108,7 +109,7 @@ fn package_diagnostic(
         return Diagnostic::error(
             &package_file,
             (offset, 0).into(),
-            format!("malformed package file `{inner}`"),
+            format!("malformed package file {}", quote(inner)),
             message.clone(),
         )
         .with_help(
@@ -223,7 +224,7 @@ impl Checker<'_> {
     fn manifest(&self, key: &Spanned<String>, manifest: &Manifest, diagnostics: &mut Diagnostics) {
         if !is_key(&key.value) {
             diagnostics.push(
-                self.error(key, format!("invalid manifest key `{}`", key.value), "not [a-z0-9_-]+")
+                self.error(key, format!("invalid manifest key {}", quote(&key.value)), "not [a-z0-9_-]+")
                     .with_help("manifest keys use lowercase letters, digits, `_` and `-` (customers refer to `<manifest>.<connection>`)"),
             );
         }
@@ -243,7 +244,7 @@ impl Checker<'_> {
                     diagnostics.push(
                         self.error(
                             recipe,
-                            format!("recipe `{}` is not in the package", recipe.value),
+                            format!("recipe {} is not in the package", quote(&recipe.value)),
                             "unknown recipe",
                         )
                         .with_help(format!(
@@ -256,7 +257,7 @@ impl Checker<'_> {
                     diagnostics.push(
                         self.error(
                             recipe,
-                            format!("recipe `{}` is listed twice", recipe.value),
+                            format!("recipe {} is listed twice", quote(&recipe.value)),
                             &format!("also on line {first}"),
                         )
                         .with_help("list each required recipe once"),
@@ -268,7 +269,7 @@ impl Checker<'_> {
         for (connection_key, connection) in manifest.connections.iter() {
             if !is_key(&connection_key.value) {
                 diagnostics.push(
-                    self.error(connection_key, format!("invalid connection key `{}`", connection_key.value), "not [a-z0-9_-]+")
+                    self.error(connection_key, format!("invalid connection key {}", quote(&connection_key.value)), "not [a-z0-9_-]+")
                         .with_help("connection keys use lowercase letters, digits, `_` and `-` (customers refer to `<manifest>.<connection>`)"),
                 );
             }
@@ -277,8 +278,9 @@ impl Checker<'_> {
                     self.error(
                         &connection.name,
                         format!(
-                            "two connections of manifest `{}` are named `{}`",
-                            key.value, connection.name.value
+                            "two connections of manifest {} are named {}",
+                            quote(&key.value),
+                            quote(&connection.name.value)
                         ),
                         &format!("also on line {}", self.line_of(first)),
                     )
@@ -302,8 +304,9 @@ impl Checker<'_> {
                     self.error(
                         &connection.name,
                         format!(
-                            "connection `{}` is not in the package `{}`",
-                            connection.name.value, manifest.package.value
+                            "connection {} is not in the package {}",
+                            quote(&connection.name.value),
+                            quote(&manifest.package.value)
                         ),
                         "unknown connection",
                     )
@@ -316,12 +319,14 @@ impl Checker<'_> {
                     self.error(
                         &connection.provider,
                         format!(
-                            "connection `{}` has provider `{}` in the package, not `{}`",
-                            connection.name.value, found.provider, connection.provider.value
+                            "connection {} has provider {} in the package, not {}",
+                            quote(&connection.name.value),
+                            quote(&found.provider),
+                            quote(&connection.provider.value)
                         ),
                         "provider differs from the package",
                     )
-                    .with_help(format!("write `provider: {}`", found.provider)),
+                    .with_help(format!("write `provider: {}`", short(&found.provider))),
                 ),
                 Some(_) => {}
             }
@@ -331,7 +336,7 @@ impl Checker<'_> {
                     diagnostics.push(
                         self.error(
                             function,
-                            format!("recipe function `{}` is listed twice", function.value),
+                            format!("recipe function {} is listed twice", quote(&function.value)),
                             &format!("also on line {first}"),
                         )
                         .with_help("list each recipe function once"),
@@ -339,14 +344,14 @@ impl Checker<'_> {
                 }
                 match package.recipe(&function.value) {
                     None => diagnostics.push(
-                        self.error(function, format!("recipe function `{}` is not in the package", function.value), "unknown recipe")
+                        self.error(function, format!("recipe function {} is not in the package", quote(&function.value)), "unknown recipe")
                             .with_help(format!(
                                 "the package's recipe functions are: {}",
                                 list(package.recipes.iter().filter(|r| r.is_recipe_function).map(|r| r.name.as_str()))
                             )),
                     ),
                     Some(recipe) if !recipe.is_recipe_function => diagnostics.push(
-                        self.error(function, format!("recipe `{}` is not a recipe function", function.value), "not a recipe function")
+                        self.error(function, format!("recipe {} is not a recipe function", quote(&function.value)), "not a recipe function")
                             .with_help("`recipe_functions` lists recipes whose trigger is `workato_recipe_function` (callable recipes)"),
                     ),
                     Some(_) => {}
@@ -406,7 +411,7 @@ impl Checker<'_> {
                         for (token, token_value) in tokens.iter() {
                             if token.value != "access_token" && token.value != "refresh_token" {
                                 diagnostics.push(
-                                    self.error(token, format!("unknown key `{}` in `oauth_token_pair`", token.value), "unknown key")
+                                    self.error(token, format!("unknown key {} in `oauth_token_pair`", quote(&token.value)), "unknown key")
                                         .with_help("`oauth_token_pair` holds `access_token` and `refresh_token`"),
                                 );
                             }
@@ -441,7 +446,7 @@ impl Checker<'_> {
                 if !is_env_name(&name.value) {
                     diagnostics.push(
                         // The value is not repeated: a secret pasted here by mistake must not be.
-                        self.error(name, format!("`env:` of `{}` is not an environment variable name", field.value), "invalid name")
+                        self.error(name, format!("`env:` of {} is not an environment variable name", quote(&field.value)), "invalid name")
                             .with_help("use letters, digits and `_`, not starting with a digit"),
                     );
                 }
@@ -455,18 +460,18 @@ impl Checker<'_> {
                 }
             }
             SecretSource::Literal => diagnostics.push(
-                self.error(value, format!("literal secret in `{}`", field.value), "secrets are never literal")
+                self.error(value, format!("literal secret in {}", quote(&field.value)), "secrets are never literal")
                     .with_help(format!(
                         "write `{}: {{ env: NAME }}` or `{{ file: PATH }}`; non-secret fields go under `settings:`",
-                        field.value
+                        short(&field.value)
                     )),
             ),
             SecretSource::Empty => diagnostics.push(
-                self.error(value, format!("`{}` has no value", field.value), "empty")
+                self.error(value, format!("{} has no value", quote(&field.value)), "empty")
                     .with_help("write `{ env: NAME }` or `{ file: PATH }`"),
             ),
             SecretSource::Nested(_) => diagnostics.push(
-                self.error(value, format!("`{}` is a nested mapping", field.value), "not a credential")
+                self.error(value, format!("{} is a nested mapping", quote(&field.value)), "not a credential")
                     .with_help("only `oauth_token_pair` nests; other fields are `{ env: NAME }` or `{ file: PATH }`"),
             ),
         }
@@ -498,7 +503,10 @@ impl Checker<'_> {
                 diagnostics.push(
                     self.error(
                         external_id,
-                        format!("duplicate customer external_id `{}`", external_id.value),
+                        format!(
+                            "duplicate customer external_id {}",
+                            quote(&external_id.value)
+                        ),
                         &format!("already used on line {first}"),
                     )
                     .with_help("each customer needs its own `external_id`; merge the two entries"),
@@ -534,7 +542,7 @@ impl Checker<'_> {
                 diagnostics.push(
                     self.error(
                         reference,
-                        format!("manifest `{}` is listed twice", reference.value),
+                        format!("manifest {} is listed twice", quote(&reference.value)),
                         &format!("also on line {first}"),
                     )
                     .with_help("list each manifest once per customer"),
@@ -545,7 +553,7 @@ impl Checker<'_> {
                 None => diagnostics.push(
                     self.error(
                         reference,
-                        format!("unknown manifest `{}`", reference.value),
+                        format!("unknown manifest {}", quote(&reference.value)),
                         "not under `manifests:`",
                     )
                     .with_help(known(
@@ -559,8 +567,10 @@ impl Checker<'_> {
                             self.error(
                                 reference,
                                 format!(
-                                    "manifests `{}` and `{}` both import into folder `{}`",
-                                    other.value, reference.value, manifest.folder.value
+                                    "manifests {} and {} both import into folder {}",
+                                    quote(&other.value),
+                                    quote(&reference.value),
+                                    quote(&manifest.folder.value)
                                 ),
                                 "same folder",
                             )
@@ -579,7 +589,7 @@ impl Checker<'_> {
             self.credentials(credentials, diagnostics);
             let Some((manifest_key, connection_key)) = reference.value.split_once('.') else {
                 diagnostics.push(
-                    self.error(reference, format!("`{}` does not name a connection", reference.value), "expected `<manifest>.<connection>`")
+                    self.error(reference, format!("{} does not name a connection", quote(&reference.value)), "expected `<manifest>.<connection>`")
                         .with_help("write the manifest key and the connection key joined by a dot, e.g. `files-sync.partner_app`"),
                 );
                 continue;
@@ -588,7 +598,11 @@ impl Checker<'_> {
                 diagnostics.push(
                     self.error(
                         reference,
-                        format!("unknown manifest `{manifest_key}` in `{}`", reference.value),
+                        format!(
+                            "unknown manifest {} in {}",
+                            quote(manifest_key),
+                            quote(&reference.value)
+                        ),
                         "unknown manifest",
                     )
                     .with_help(known(
@@ -602,7 +616,11 @@ impl Checker<'_> {
                 diagnostics.push(
                     self.error(
                         reference,
-                        format!("manifest `{manifest_key}` has no connection `{connection_key}`"),
+                        format!(
+                            "manifest {} has no connection {}",
+                            quote(manifest_key),
+                            quote(connection_key)
+                        ),
                         "unknown connection",
                     )
                     .with_help(known(
@@ -614,13 +632,24 @@ impl Checker<'_> {
             };
             if !customer.manifests.iter().any(|m| m.value == manifest_key) {
                 diagnostics.push(
-                    self.error(reference, format!("customer `{}` does not get manifest `{manifest_key}`", customer.external_id.value), "manifest not in this customer's `manifests`")
-                        .with_help(format!("add `{manifest_key}` to the customer's `manifests`, or remove these credentials")),
+                    self.error(
+                        reference,
+                        format!(
+                            "customer {} does not get manifest {}",
+                            quote(&customer.external_id.value),
+                            quote(manifest_key)
+                        ),
+                        "manifest not in this customer's `manifests`",
+                    )
+                    .with_help(format!(
+                        "add {} to the customer's `manifests`, or remove these credentials",
+                        quote(manifest_key)
+                    )),
                 );
             }
             if connection.runtime_users {
                 diagnostics.push(
-                    self.error(reference, format!("`{}` is a runtime user connection", reference.value), "end users authorize these")
+                    self.error(reference, format!("{} is a runtime user connection", quote(&reference.value)), "end users authorize these")
                         .with_help("end users connect their own accounts; credentials are only for default connections"),
                 );
             }
@@ -650,8 +679,9 @@ impl Checker<'_> {
                     self.error(
                         id,
                         format!(
-                            "duplicate runtime user id `{}` in customer `{}`",
-                            id.value, customer.external_id.value
+                            "duplicate runtime user id {} in customer {}",
+                            quote(&id.value),
+                            quote(&customer.external_id.value)
                         ),
                         &format!("already used on line {first}"),
                     )
@@ -678,7 +708,7 @@ impl Checker<'_> {
                 Diagnostic::warning(
                     self.source,
                     self.source.span_of(&first.value.id),
-                    format!("customer `{}` lists runtime users, but none of its manifests has a `runtime_users` connection", customer.external_id.value),
+                    format!("customer {} lists runtime users, but none of its manifests has a `runtime_users` connection", quote(&customer.external_id.value)),
                     "nothing will be created for these users",
                 )
                 .with_help("mark the connection end users bring themselves with `runtime_users: true`"),
@@ -720,12 +750,12 @@ impl Checker<'_> {
                     let (at, problem, help) = match managed {
                         None => (
                             key,
-                            format!("connection \"{}\" is not under the manifest's `connections:`", needed.name),
+                            format!("connection {} is not under the manifest's `connections:`", quote_with(&needed.name, '"')),
                             "add it with `credentials:` (or `settings:`), or mark the recipe's config entry `skip_validation: true` in the package".to_string(),
                         ),
                         Some((connection_key, connection)) if connection.runtime_users => (
                             connection_key,
-                            format!("connection \"{}\" is a runtime user connection and the recipe does not skip its validation", needed.name),
+                            format!("connection {} is a runtime user connection and the recipe does not skip its validation", quote_with(&needed.name, '"')),
                             "set `skip_validation: true` on that config entry in the package, so the connection is supplied at run time".to_owned(),
                         ),
                         Some((connection_key, connection)) => {
@@ -748,8 +778,8 @@ impl Checker<'_> {
                             };
                             (
                                 connection_key,
-                                format!("connection \"{}\" has no credentials{whom}", needed.name),
-                                format!("add `credentials:` to the connection (or per customer under `{reference}`)"),
+                                format!("connection {} has no credentials{whom}", quote_with(&needed.name, '"')),
+                                format!("add `credentials:` to the connection (or per customer under {})", quote(&reference)),
                             )
                         }
                     };
@@ -757,7 +787,11 @@ impl Checker<'_> {
                         Diagnostic::warning(
                             self.source,
                             self.source.span_of(at),
-                            format!("recipe \"{recipe_name}\" of manifest `{}` can never start: {problem}", key.value),
+                            format!(
+                                "recipe {} of manifest {} can never start: {problem}",
+                                quote_with(recipe_name, '"'),
+                                quote(&key.value)
+                            ),
                             "needed by a required recipe",
                         )
                         .with_help(help),
@@ -823,7 +857,7 @@ fn check_base_url(text: &str) -> Result<(), &'static str> {
 }
 
 fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    let names: Vec<String> = names.map(|n| format!("`{n}`")).collect();
+    let names: Vec<String> = names.map(quote).collect();
     if names.is_empty() {
         "nothing".to_owned()
     } else {

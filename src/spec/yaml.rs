@@ -7,7 +7,7 @@
 use serde::de::DeserializeOwned;
 use serde_saphyr::{Budget, DuplicateKeyPolicy, Options};
 
-use super::diagnostic::{Diagnostic, SourceFile};
+use super::diagnostic::{Diagnostic, SourceFile, quote};
 
 /// Reads `text` as one YAML document into `T`, or says where and why it cannot. Diagnostics
 /// show `display`: the same text with possible secrets masked.
@@ -78,14 +78,15 @@ fn message_of(error: &serde_saphyr::Error) -> String {
     reword(trimmed)
 }
 
-/// Rewords the reader's messages that speak of its own API rather than of the user's file.
+/// Rewords the reader's messages that speak of its own API rather than of the user's file. A
+/// value the message repeats (a key, an enum value) is cut short: it may be megabytes long.
 fn reword(message: &str) -> String {
     if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
         let key = rest
             .split(", set DuplicateKeyPolicy")
             .next()
             .unwrap_or(rest);
-        return format!("duplicate key `{key}`");
+        return format!("duplicate key {}", quote(key));
     }
     if let Some(rest) = message.strip_prefix("unknown field ") {
         if let Some((field, expected)) = rest.split_once(", expected ") {
@@ -95,9 +96,12 @@ fn reword(message: &str) -> String {
                 .map(|name| format!("`{}`", name.trim_matches('`')))
                 .collect::<Vec<_>>()
                 .join(", ");
-            return format!("unknown key {field} (allowed here: {expected})");
+            return format!(
+                "unknown key {} (allowed here: {expected})",
+                quote(field.trim_matches('`'))
+            );
         }
-        return format!("unknown key {rest}");
+        return format!("unknown key {}", quote(rest.trim_matches('`')));
     }
     if message.starts_with("cannot deserialize null") {
         return "expected a value here, found nothing".to_owned();
@@ -121,9 +125,12 @@ fn reword(message: &str) -> String {
                 .map(|name| format!("`{}`", name.trim_matches('`')))
                 .collect::<Vec<_>>()
                 .join(", ");
-            return format!("unknown value {value} (expected one of {expected})");
+            return format!(
+                "unknown value {} (expected one of {expected})",
+                quote(value.trim_matches('`'))
+            );
         }
-        return format!("unknown value {rest}");
+        return format!("unknown value {}", quote(rest.trim_matches('`')));
     }
     if message.starts_with("budget breached: Depth") || message == "recursion limit exceeded" {
         return "the file nests deeper than any desired-state file needs (more than 64 levels)"

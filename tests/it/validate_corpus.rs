@@ -216,6 +216,96 @@ fn five_megabyte_file_reports_the_error_at_its_end() {
     );
 }
 
+/// The 1-based line and column (ASCII text) of the first `needle` in `text`: where the caret of
+/// a generated file's diagnostic must be.
+fn position_of(text: &str, needle: &str) -> (usize, usize) {
+    let offset = text.find(needle).expect("the needle is in the text");
+    let line_start = text[..offset].rfind('\n').map_or(0, |index| index + 1);
+    (
+        text[..offset].matches('\n').count() + 1,
+        offset - line_start + 1,
+    )
+}
+
+/// Every place that repeats a value in a message, or shows the line it is on, cuts it short: a
+/// megabyte-long value in each of them still gives a report of a few lines, at the right place.
+#[test]
+fn megabyte_values_are_quoted_short_everywhere() {
+    let long = |c: &str| c.repeat(1_000_000);
+    let customer = |external_id: &str| {
+        format!(
+            "  - external_id: {external_id}\n    name: A\n    notification_email: it@a.example\n"
+        )
+    };
+    let cases = [
+        // Twice the same over-long external_id: two length errors and a duplicate that quotes it.
+        (
+            format!(
+                "version: 1\ncustomers:\n{}{}",
+                customer(&long("d")),
+                customer(&long("d"))
+            ),
+            "dddd",
+        ),
+        // An over-long manifest key that is not [a-z0-9_-]+ either (YAML wants a key of more
+        // than 1,024 characters written as an explicit `? KEY`).
+        (
+            format!(
+                "version: 1\nmanifests:\n  ? {}\n  : package: p\n    folder: F\n",
+                long("K")
+            ),
+            "KKKK",
+        ),
+        // An unknown region, which the YAML reader's message repeats.
+        (
+            format!("version: 1\nworkato:\n  region: {}\n", long("r")),
+            "rrrr",
+        ),
+        // An unknown key.
+        (format!("version: 1\n? {}\n: 1\n", long("u")), "uuuu"),
+        // A duplicate key, in a flow mapping whose error is a megabyte into the line.
+        (
+            format!(
+                "version: 1\nworkato: {{ vendor_id: {}, vendor_id: v }}\n",
+                long("x")
+            ),
+            "vendor_id: v",
+        ),
+        // A literal secret: quoted nowhere, and masked in the snippet.
+        (
+            format!(
+                "version: 1\nmanifests:\n  m:\n    package: p\n    folder: F\n    connections:\n      c:\n        name: C\n        provider: p\n        credentials:\n          api_key: {}\n",
+                long("S")
+            ),
+            "SSSS",
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (index, (text, needle)) in cases.iter().enumerate() {
+        let name = format!("case-{index}.yaml");
+        std::fs::write(dir.path().join(&name), text).expect("write");
+        let outcome = run_in(dir.path(), &["validate", "-f", &name]);
+        let shown = &outcome.stderr[..outcome.stderr.len().min(4_000)];
+        assert_eq!(outcome.code, 1, "{name}\n{shown}");
+        assert!(
+            outcome.stderr.len() < 8_000,
+            "{name}: {} bytes of diagnostics\n{shown}",
+            outcome.stderr.len()
+        );
+        let (line, column) = position_of(text, needle);
+        assert!(
+            outcome
+                .stderr
+                .contains(&format!("[{name}:{line}:{column}]")),
+            "{name}: expected a diagnostic at {line}:{column}\n{shown}"
+        );
+        assert!(
+            !outcome.stderr.contains("SSSS"),
+            "{name}: the secret leaked\n{shown}"
+        );
+    }
+}
+
 #[test]
 fn a_missing_file_is_a_clear_error() {
     let outcome = run_in(&corpus_dir(), &["validate", "-f", "no-such-file.yaml"]);
