@@ -8,7 +8,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{KeyedMap, SecretSource, Spanned};
+use super::{KeyedMap, SecretSource, Spanned, limits};
 
 /// The whole file.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -25,9 +25,9 @@ pub struct DesiredFile {
     #[serde(default)]
     #[schemars(with = "Option<WorkatoSettings>")]
     pub workato: Option<Spanned<WorkatoSettings>>,
-    /// Recipe packages and their connections, by manifest key (`[a-z0-9_-]+`).
+    /// Recipe packages and their connections, by manifest key (`[a-z0-9_-]+`, 1-40 characters).
     #[serde(default)]
-    #[schemars(extend("propertyNames" = { "pattern": "^[a-z0-9_-]+$" }))]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z0-9_-]+$", "maxLength": limits::KEY }))]
     pub manifests: KeyedMap<Manifest>,
     /// The customers (managed users) and what each of them gets.
     #[serde(default)]
@@ -45,11 +45,11 @@ pub struct WorkatoSettings {
     pub region: Option<Spanned<Region>>,
     /// The API base URL, instead of `region` (e.g. `https://www.workato.com/api`).
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>", length(max = limits::URL))]
     pub base_url: Option<Spanned<String>>,
     /// The Embedded vendor id; needed only for connection-widget links.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>", length(max = limits::NAME))]
     pub vendor_id: Option<Spanned<String>>,
 }
 
@@ -78,21 +78,21 @@ pub enum Region {
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// A package folder (RLCM layout) or a `.zip`, relative to this file.
-    #[schemars(with = "String")]
+    #[schemars(with = "String", length(max = limits::PATH))]
     pub package: Spanned<String>,
     /// The project (top-level folder) in the customer workspace that receives the package.
-    #[schemars(with = "String", length(min = 1))]
+    #[schemars(with = "String", length(min = 1, max = limits::NAME))]
     pub folder: Spanned<String>,
     /// `true` lets a re-import stop and restart running recipes.
     #[serde(default)]
     pub restart_recipes: bool,
     /// The recipes that must be running (default: every recipe in the package).
     #[serde(default)]
-    #[schemars(with = "Option<Vec<String>>")]
+    #[schemars(with = "Option<Vec<String>>", inner(length(max = limits::NAME)))]
     pub recipes: Option<Spanned<Vec<Spanned<String>>>>,
-    /// The package's connections that embedctl manages, by connection key (`[a-z0-9_-]+`).
+    /// The package's connections that embedctl manages, by connection key (`[a-z0-9_-]+`, 1-40 characters).
     #[serde(default)]
-    #[schemars(extend("propertyNames" = { "pattern": "^[a-z0-9_-]+$" }))]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z0-9_-]+$", "maxLength": limits::KEY }))]
     pub connections: KeyedMap<Connection>,
 }
 
@@ -101,14 +101,17 @@ pub struct Manifest {
 #[serde(deny_unknown_fields)]
 pub struct Connection {
     /// The connection's name in the package.
-    #[schemars(with = "String")]
+    #[schemars(with = "String", length(max = limits::NAME))]
     pub name: Spanned<String>,
     /// The connector (e.g. `salesforce`); must match the package.
-    #[schemars(with = "String")]
+    #[schemars(with = "String", length(max = limits::NAME))]
     pub provider: Spanned<String>,
     /// Non-secret connection fields, sent as part of `input`.
     #[serde(default)]
-    #[schemars(with = "std::collections::BTreeMap<String, SettingValue>")]
+    #[schemars(
+        with = "std::collections::BTreeMap<String, SettingValue>",
+        extend("propertyNames" = { "maxLength": limits::FIELD })
+    )]
     pub settings: KeyedMap<Spanned<SettingValue>>,
     /// Secret connection fields, sent as part of `input` (`oauth_token_pair` is sent as such).
     #[serde(default)]
@@ -123,7 +126,7 @@ pub struct Connection {
     pub parent: Option<Spanned<Parent>>,
     /// Recipe functions with runtime user connections on: one dedicated connection per end user each.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
+    #[schemars(with = "Vec<String>", inner(length(max = limits::NAME)))]
     pub recipe_functions: Vec<Spanned<String>>,
 }
 
@@ -131,8 +134,8 @@ pub struct Connection {
 #[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
 #[serde(untagged)]
 pub enum SettingValue {
-    /// Text.
-    Text(String),
+    /// Text (at most 4,096 characters).
+    Text(#[schemars(length(max = limits::SETTING_VALUE))] String),
     /// A whole number.
     Integer(i64),
     /// A number with a fraction.
@@ -157,21 +160,24 @@ pub enum Parent {
 #[serde(deny_unknown_fields)]
 pub struct Customer {
     /// The partner's id for this customer (1-255 characters); how embedctl finds it in Workato.
-    #[schemars(with = "String", length(min = 1, max = 255))]
+    #[schemars(with = "String", length(min = 1, max = limits::NAME))]
     pub external_id: Spanned<String>,
-    /// The customer's name in Workato.
-    #[schemars(with = "String", length(min = 1))]
+    /// The customer's name in Workato (1-255 characters).
+    #[schemars(with = "String", length(min = 1, max = limits::NAME))]
     pub name: Spanned<String>,
     /// Where Workato sends error and admin notifications.
-    #[schemars(with = "String")]
+    #[schemars(with = "String", length(max = limits::EMAIL))]
     pub notification_email: Spanned<String>,
     /// The manifest keys this customer gets.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
+    #[schemars(with = "Vec<String>", inner(length(max = limits::KEY)))]
     pub manifests: Vec<Spanned<String>>,
     /// Per-customer credentials, by `<manifest>.<connection>`, replacing the manifest's.
     #[serde(default)]
-    #[schemars(with = "KeyedMap<KeyedMap<SecretSource>>")]
+    #[schemars(
+        with = "KeyedMap<KeyedMap<SecretSource>>",
+        extend("propertyNames" = { "maxLength": limits::REFERENCE })
+    )]
     pub credentials: KeyedMap<KeyedMap<Spanned<SecretSource>>>,
     /// `true`: apply deletes runtime user connections of end users no longer listed.
     #[serde(default)]
@@ -187,10 +193,10 @@ pub struct Customer {
 #[serde(deny_unknown_fields)]
 pub struct RuntimeUser {
     /// The end user's id in the partner's product (the connections' `external_id`).
-    #[schemars(with = "String", length(min = 1, max = 255))]
+    #[schemars(with = "String", length(min = 1, max = limits::NAME))]
     pub id: Spanned<String>,
     /// A display name, used in connection names (default: the id).
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>", length(max = limits::NAME))]
     pub name: Option<Spanned<String>>,
 }

@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{Deserialize, Deserializer, MapAccess, Unexpected, Visitor};
 
-use super::Spanned;
+use super::{Spanned, limits};
 
 /// A mapping from string keys (with their locations) to values, in the order of the file.
 #[derive(Clone, Debug)]
@@ -105,10 +105,13 @@ impl<V: JsonSchema> JsonSchema for KeyedMap<V> {
         format!("KeyedMap_of_{}", V::schema_name()).into()
     }
 
+    /// Keys are field names (at most `limits::FIELD` characters) unless the field that holds the
+    /// map says otherwise (manifest and connection keys, credentials references).
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "object",
             "additionalProperties": generator.subschema_for::<V>(),
+            "propertyNames": { "maxLength": limits::FIELD },
         })
     }
 

@@ -119,8 +119,10 @@ pub fn load(path: &Path) -> Result<Spec, Diagnostics> {
         }
     };
     let schema = serde_json::to_value(schemars::schema_for!(DesiredFile)).unwrap_or_default();
-    diagnostics.extend(shape::check(&tree, &schema, &display));
-    if diagnostics.has_errors() {
+    let shape = shape::check(&tree, &schema, &display);
+    drop(tree);
+    diagnostics.extend(shape.diagnostics);
+    if shape.blocks_typed_read {
         return Err(diagnostics);
     }
     let file: DesiredFile = match yaml::parse(source.text(), &display) {

@@ -11,7 +11,7 @@ use std::fmt;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, Visitor};
 
-use super::{KeyedMap, Spanned};
+use super::{KeyedMap, Spanned, limits};
 
 /// One value under `credentials:` as written in the file.
 #[derive(Clone, Debug)]
@@ -113,14 +113,14 @@ impl JsonSchema for SecretSource {
         let env = json_schema!({
             "type": "object",
             "description": "Read the value from this environment variable.",
-            "properties": { "env": { "type": "string", "minLength": 1 } },
+            "properties": { "env": { "type": "string", "minLength": 1, "maxLength": limits::ENV_NAME } },
             "required": ["env"],
             "additionalProperties": false,
         });
         let file = json_schema!({
             "type": "object",
             "description": "Read the value from this file (relative to the desired-state file); one trailing newline is dropped.",
-            "properties": { "file": { "type": "string", "minLength": 1 } },
+            "properties": { "file": { "type": "string", "minLength": 1, "maxLength": limits::PATH } },
             "required": ["file"],
             "additionalProperties": false,
         });

@@ -1,19 +1,17 @@
 //! The semantic checks of the desired-state file (DESIGN.md §1-§2).
 //!
 //! Each check appends to the `Diagnostics` list and goes on, so one run reports every problem.
-//! Nothing here reads the network; it reads only the packages the file names. A value may be
-//! megabytes long, so every value a message repeats goes through `quote`, which cuts it short.
+//! Nothing here reads the network; it reads only the packages the file names. Lengths are the
+//! shape pass's (`limits`); the checks here may see a value that is too long, so every value a
+//! message repeats goes through `quote`, which cuts it short.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use super::diagnostic::{Diagnostic, Diagnostics, SourceFile, quote, quote_with, short};
 use super::file::{Connection, Customer, DesiredFile, Manifest, Parent};
-use super::{KeyedMap, SecretSource, Spanned};
+use super::{KeyedMap, SecretSource, Spanned, limits};
 use crate::package::{Package, PackageProblem};
-
-/// The longest `external_id` Workato accepts.
-const MAX_EXTERNAL_ID_CHARS: usize = 255;
 
 /// The byte ranges of literal secrets in the file, to be masked in every diagnostic snippet.
 pub(super) fn literal_secret_ranges(
@@ -71,6 +69,10 @@ pub(super) fn load_packages(
                 )
                 .with_help("give the package folder or .zip, relative to the desired-state file"),
             );
+            continue;
+        }
+        // The shape pass reported a path this long; it names no file worth looking for.
+        if written.chars().count() > limits::PATH {
             continue;
         }
         let path = base_dir.join(written);
@@ -482,20 +484,10 @@ impl Checker<'_> {
         for customer in &self.file.customers {
             let customer = &customer.value;
             let external_id = &customer.external_id;
-            let length = external_id.value.chars().count();
             if external_id.value.trim().is_empty() {
                 diagnostics.push(
                     self.error(external_id, "`external_id` is empty", "empty")
                         .with_help("give the customer's id in your product; embedctl finds the customer in Workato by it"),
-                );
-            } else if length > MAX_EXTERNAL_ID_CHARS {
-                diagnostics.push(
-                    self.error(
-                        external_id,
-                        format!("`external_id` is {length} characters long"),
-                        "longer than 255 characters",
-                    )
-                    .with_help("Workato accepts external ids of up to 255 characters"),
                 );
             } else if let Some(first) =
                 external_ids.insert(external_id.value.as_str(), self.line_of(external_id))
@@ -664,15 +656,6 @@ impl Checker<'_> {
                 diagnostics.push(
                     self.error(id, "runtime user `id` is empty", "empty")
                         .with_help("give the end user's id in your product"),
-                );
-            } else if id.value.chars().count() > MAX_EXTERNAL_ID_CHARS {
-                diagnostics.push(
-                    self.error(
-                        id,
-                        "runtime user `id` is longer than 255 characters",
-                        "too long",
-                    )
-                    .with_help("Workato accepts external ids of up to 255 characters"),
                 );
             } else if let Some(first) = ids.insert(id.value.as_str(), self.line_of(id)) {
                 diagnostics.push(

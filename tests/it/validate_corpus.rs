@@ -227,6 +227,36 @@ fn position_of(text: &str, needle: &str) -> (usize, usize) {
     )
 }
 
+/// A 20 MB `name` is an error at its place, and the report stays small: the message gives the
+/// length, not the value, and the snippet shows a window of the line, not the line.
+#[test]
+fn a_twenty_megabyte_name_is_a_short_report_at_its_place() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        "version: 1\ncustomers:\n  - external_id: acme-001\n    name: {}\n    notification_email: it@acme.example\n",
+        "n".repeat(20_000_000)
+    );
+    std::fs::write(dir.path().join("huge.yaml"), &text).expect("write");
+    let outcome = run_in(dir.path(), &["validate", "-f", "huge.yaml"]);
+    assert_eq!(
+        outcome.code,
+        1,
+        "{}",
+        &outcome.stderr[..outcome.stderr.len().min(2_000)]
+    );
+    assert!(
+        outcome.stderr.len() < 2_000,
+        "{} bytes of diagnostics",
+        outcome.stderr.len()
+    );
+    assert!(
+        outcome.stderr.contains("[huge.yaml:4:11]"),
+        "{}",
+        outcome.stderr
+    );
+    insta::assert_snapshot!(outcome.transcript());
+}
+
 /// Every place that repeats a value in a message, or shows the line it is on, cuts it short: a
 /// megabyte-long value in each of them still gives a report of a few lines, at the right place.
 #[test]
