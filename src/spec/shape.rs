@@ -12,6 +12,7 @@
 
 use std::fmt;
 
+use miette::SourceSpan;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
@@ -272,6 +273,25 @@ impl Walker<'_> {
                     self.check_length(node, *scalar, max, place, report);
                 }
             }
+            // A quoted `"1"` or `"true"` is text, however it reads: the schema says which one.
+            (Node::Scalar(Scalar::Text(_)), Some("integer")) => {
+                let key = place.key();
+                let help = match (
+                    schema.get("minimum").and_then(Value::as_u64),
+                    schema.get("maximum").and_then(Value::as_u64),
+                ) {
+                    (Some(min), Some(max)) if min == max => {
+                        format!("{place} is the integer {min}, not text: write `{key}: {min}`")
+                    }
+                    _ => format!("{place} is an integer, not text"),
+                };
+                report.shape(wrong("a whole number", "text").with_help(self.unquoted(span, help)));
+            }
+            (Node::Scalar(Scalar::Text(_)), Some("boolean")) => {
+                let help = format!("{place} is `true` or `false`, not text");
+                report
+                    .shape(wrong("`true` or `false`", "text").with_help(self.unquoted(span, help)));
+            }
             (Node::Map(_), Some("array")) => report.shape(wrong("a list", "a mapping")),
             (Node::Scalar(_), Some("array")) => report.shape(wrong("a list", "a single value")),
             (Node::Seq(_), Some("object")) => report.shape(wrong("a mapping", "a list")),
@@ -283,6 +303,20 @@ impl Walker<'_> {
                 report.shape(wrong("a single value", "a list"))
             }
             _ => {}
+        }
+    }
+
+    /// `help`, and a word about the quotes when the value at `span` is quoted.
+    fn unquoted(&self, span: SourceSpan, help: String) -> String {
+        let quoted = self
+            .source
+            .text()
+            .get(span.offset()..)
+            .is_some_and(|rest| rest.starts_with(['"', '\'']));
+        if quoted {
+            format!("{help} (without quotes)")
+        } else {
+            help
         }
     }
 
