@@ -356,7 +356,12 @@ impl Excerpt {
             let long = content.len() > MAX_SNIPPET_LINE_CHARS
                 && content.char_indices().nth(MAX_SNIPPET_LINE_CHARS).is_some();
             if index == caret_line {
-                let at = (offset - start).min(content.len());
+                // A span from the YAML reader starts on a character; should one not, the window
+                // starts at the character it is in rather than cut a character in two.
+                let mut at = (offset - start).min(content.len());
+                while !content.is_char_boundary(at) {
+                    at -= 1;
+                }
                 if long {
                     cut_any = true;
                     let before = &content[..at];
@@ -721,6 +726,18 @@ mod tests {
         assert!(rendered.contains("x, oops]"), "{rendered}");
         assert!(rendered.contains(" 1 │ a: 1"), "{rendered}");
         assert!(rendered.contains(" 3 │ c: 3"), "{rendered}");
+    }
+
+    /// A span that starts inside a character of a long line neither panics nor cuts it in two.
+    #[test]
+    fn a_span_inside_a_character_of_a_long_line_is_drawn() {
+        let text = format!("k: {}\n", "é".repeat(1_000));
+        let source = SourceFile::new("f.yaml", text.as_str());
+        for offset in [4, 5, 1_001, 2_002] {
+            let rendered = render_excerpt(&source, SourceSpan::new(offset.into(), 3), "here");
+            assert!(rendered.len() < 1_000, "{rendered}");
+            assert!(rendered.contains("[f.yaml:1:"), "{rendered}");
+        }
     }
 
     /// A span over many long lines is drawn on its first line only, as far as that line is shown.
