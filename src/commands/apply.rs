@@ -55,7 +55,6 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
             observed_calls: observed.live.calls.clone(),
         };
         let text = render::render(&observed.plan, &observed.budget, &context, Format::Text);
-        let text = observed.client.secrets().redact(&text);
         let _ = anstream::stdout().write_all(text.as_bytes());
     }
     if !observed.plan.has_changes() {

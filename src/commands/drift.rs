@@ -68,9 +68,6 @@ async fn execute(args: &DriftArgs) -> ExitStatus {
         }
         OutputFormat::Text => text(plan, class),
     };
-    // Workato's free text is redacted by the client already; names and anything else read from
-    // it are redacted here, on the way out.
-    let output = observed.client.secrets().redact(&output);
     let _ = anstream::stdout().write_all(output.as_bytes());
     observed.finish().await;
     status

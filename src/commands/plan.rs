@@ -36,9 +36,6 @@ async fn execute(args: &PlanArgs) -> ExitStatus {
         &context,
         format_of(args.format),
     );
-    // Workato's free text is redacted by the client already; names and anything else read from
-    // it are redacted here, on the way out.
-    let output = observed.client.secrets().redact(&output);
     let mut stdout = anstream::stdout();
     if stdout.write_all(output.as_bytes()).is_err() {
         return ExitStatus::Failure;
@@ -56,7 +53,7 @@ async fn execute(args: &PlanArgs) -> ExitStatus {
             now,
         );
         let text = match serde_json::to_string_pretty(&document) {
-            Ok(text) => observed.client.secrets().redact(&text) + "\n",
+            Ok(text) => text + "\n",
             Err(error) => return super::fail(&format!("cannot write the plan: {error}")),
         };
         if let Err(error) = super::write_atomically(out, &text) {
