@@ -158,8 +158,8 @@ fn read_secret(
             .ok_or_else(|| Unresolved(format!("`{}` is not set", name.value))),
         SecretSource::File(path) => {
             let full = base_dir.join(&path.value);
-            let text = std::fs::read_to_string(&full)
-                .map_err(|_| Unresolved(format!("`{}` cannot be read", path.value)))?;
+            let text =
+                read_bounded(&full).map_err(|why| Unresolved(format!("`{}` {why}", path.value)))?;
             let text = text.strip_suffix('\n').unwrap_or(&text);
             let text = text.strip_suffix('\r').unwrap_or(text);
             Ok(text.to_owned())
@@ -170,7 +170,58 @@ fn read_secret(
     }
 }
 
+/// The largest `{ file }` credential read: a key or a certificate is a few KiB.
+pub const MAX_SECRET_FILE_BYTES: u64 = 1024 * 1024;
+
+/// A secret file's text: a regular file (a FIFO would block, a device never end) of at most
+/// `MAX_SECRET_FILE_BYTES`, in UTF-8. The error says why not, never what it holds.
+fn read_bounded(path: &Path) -> Result<String, &'static str> {
+    use std::io::Read;
+    let metadata = std::fs::metadata(path).map_err(|_| "cannot be read")?;
+    if !metadata.is_file() {
+        return Err("is not a regular file");
+    }
+    if metadata.len() > MAX_SECRET_FILE_BYTES {
+        return Err("is larger than 1 MiB");
+    }
+    let file = std::fs::File::open(path).map_err(|_| "cannot be read")?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|_| "cannot be read")?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err("is larger than 1 MiB");
+    }
+    String::from_utf8(bytes).map_err(|_| "is not UTF-8 text")
+}
+
 /// The fingerprint as shown: its first 8 hex digits.
 pub fn short_fingerprint(fingerprint: &str) -> &str {
     fingerprint.get(..8).unwrap_or(fingerprint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_files_are_read_only_when_they_are_small_regular_files() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let small = dir.path().join("key");
+        std::fs::write(&small, "s3cret\n").expect("write");
+        assert_eq!(read_bounded(&small).as_deref(), Ok("s3cret\n"));
+        let large = dir.path().join("large");
+        let file = std::fs::File::create(&large).expect("create");
+        file.set_len(MAX_SECRET_FILE_BYTES + 1).expect("grow");
+        assert_eq!(read_bounded(&large), Err("is larger than 1 MiB"));
+        assert_eq!(read_bounded(dir.path()), Err("is not a regular file"));
+        assert_eq!(
+            read_bounded(Path::new("/dev/zero")),
+            Err("is not a regular file")
+        );
+        assert_eq!(
+            read_bounded(&dir.path().join("missing")),
+            Err("cannot be read")
+        );
+    }
 }

@@ -20,9 +20,9 @@ use aho_corasick::{AhoCorasick, MatchKind};
 /// What a secret is replaced by.
 pub const REDACTED: &str = "[redacted]";
 
-/// Values shorter than this many characters are not redacted: they cannot be told apart from
-/// ordinary words (a test token `t` would otherwise take every `t` out of every message), and a
-/// credential that short protects nothing anyway.
+/// Values shorter than this many characters are redacted only where they stand as a whole JSON
+/// string (`"api_key":"abc"`): elsewhere they cannot be told apart from ordinary words (a test
+/// token `t` would otherwise take every `t` out of every message).
 pub const MIN_SECRET_CHARS: usize = 4;
 
 /// The set of secret values of a run, and the matcher built from them.
@@ -55,10 +55,14 @@ impl Secrets {
 
     /// Registers a secret value, with the escaped and encoded forms a server may echo it in.
     pub fn add(&self, value: &str) {
-        if value.chars().count() < MIN_SECRET_CHARS {
+        if value.is_empty() {
             return;
         }
-        let forms = forms_of(value);
+        let forms = if value.chars().count() < MIN_SECRET_CHARS {
+            quoted_forms_of(value)
+        } else {
+            forms_of(value)
+        };
         let mut inner = self.write();
         let before = inner.needles.len();
         inner.needles.extend(forms);
@@ -152,22 +156,13 @@ struct Escaping {
     upper: bool,
 }
 
-/// Every combination worth generating.
+/// Every combination (for a value of letters and digits they all write the same).
 fn escapings() -> impl Iterator<Item = Escaping> {
-    [false, true].into_iter().flat_map(|slash| {
-        [
-            (false, false, false),
-            (true, false, false),
-            (true, true, false),
-            (true, true, true),
-        ]
-        .into_iter()
-        .map(move |(html, ascii, upper)| Escaping {
-            slash,
-            html,
-            ascii,
-            upper,
-        })
+    (0..16u8).map(|bits| Escaping {
+        slash: bits & 1 != 0,
+        html: bits & 2 != 0,
+        ascii: bits & 4 != 0,
+        upper: bits & 8 != 0,
     })
 }
 
@@ -186,10 +181,44 @@ fn forms_of(value: &str) -> BTreeSet<String> {
         }
         forms.insert(once);
     }
-    forms.insert(percent_encode(value, false));
-    forms.insert(percent_encode(value, true));
+    for plus in [false, true] {
+        let encoded = percent_encode(value, plus);
+        forms.insert(lowercase_escapes(&encoded));
+        forms.insert(encoded);
+    }
     forms.retain(|form| !form.is_empty());
     forms
+}
+
+/// A short value only as a whole JSON string, quotes included, escaped once or twice.
+fn quoted_forms_of(value: &str) -> BTreeSet<String> {
+    let mut forms = BTreeSet::new();
+    for first in escapings() {
+        let quoted = format!("\"{}\"", json_escape(value, first));
+        for second in escapings() {
+            forms.insert(json_escape(&quoted, second));
+        }
+        forms.insert(quoted);
+    }
+    forms
+}
+
+/// `%2F` → `%2f`: the hex digits of percent-escapes in lowercase, as some encoders write them.
+fn lowercase_escapes(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut hex_left = 0;
+    for character in encoded.chars() {
+        if character == '%' {
+            hex_left = 2;
+            out.push(character);
+        } else if hex_left > 0 {
+            hex_left -= 1;
+            out.push(character.to_ascii_lowercase());
+        } else {
+            out.push(character);
+        }
+    }
+    out
 }
 
 fn json_escape(value: &str, escaping: Escaping) -> String {
@@ -312,11 +341,32 @@ mod tests {
     }
 
     #[test]
-    fn empty_and_very_short_values_are_ignored() {
-        let secrets = secrets(&["", "t", "abc"]);
-        assert!(secrets.is_empty());
-        assert_eq!(secrets.redact("abc test"), "abc test");
+    fn short_values_are_redacted_only_as_whole_json_strings() {
+        let secrets = secrets(&["", "t", "a\"c"]);
+        assert_eq!(secrets.redact("a test"), "a test");
+        assert_eq!(
+            secrets.redact(r#"{"token":"t","key":"a\"c"}"#),
+            r#"{"token":[redacted],"key":[redacted]}"#
+        );
+        assert_eq!(
+            secrets.redact(r#"input: "{\"token\":\"t\"}""#),
+            r#"input: "{\"token\":[redacted]}""#
+        );
+        assert!(Secrets::new().is_empty());
         secrets.add("abcd");
         assert_eq!(secrets.redact("abc abcde"), "abc [redacted]e");
+    }
+
+    #[test]
+    fn python_style_and_lowercase_escapes_are_redacted() {
+        let secrets = secrets(&["k/é<"]);
+        for text in [
+            r"k/\u00e9<",
+            r"k\/\u00E9<",
+            "k%2f%c3%a9%3c",
+            "k%2F%C3%A9%3C",
+        ] {
+            assert_eq!(secrets.redact(text), REDACTED, "{text}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::plan::Change;
+use crate::redact::Secrets;
 
 /// One step of the run.
 #[derive(Clone, Debug, Serialize)]
@@ -48,6 +49,9 @@ pub enum ApplyEvent {
     },
     /// The phase-4 gate was closed when re-checked live.
     GateBlocked { customer: String, reason: String },
+    /// Work on a customer stopped for a reason that is not one change's (an internal error):
+    /// every change of that customer counts as failed.
+    CustomerFailed { customer: String, error: String },
     /// The run is over.
     Summary(ApplyOutcome),
 }
@@ -106,6 +110,22 @@ impl ApplyEvent {
         }
     }
 
+    /// The event with `secrets` taken out of its free text (errors, causes, reasons), the keys
+    /// and names left as they are: a last pass before the event is printed. Workato's text is
+    /// already redacted by the client.
+    pub fn redacted(&self, secrets: &Secrets) -> ApplyEvent {
+        let mut event = self.clone();
+        match &mut event {
+            ApplyEvent::ChangeFailed { error, .. } | ApplyEvent::CustomerFailed { error, .. } => {
+                secrets.redact_in_place(error)
+            }
+            ApplyEvent::ChangeSkipped { cause, .. } => secrets.redact_in_place(cause),
+            ApplyEvent::GateBlocked { reason, .. } => secrets.redact_in_place(reason),
+            _ => {}
+        }
+        event
+    }
+
     /// The event as one line for people.
     pub fn line(&self) -> String {
         match self {
@@ -160,6 +180,9 @@ impl ApplyEvent {
             }
             ApplyEvent::GateBlocked { customer, reason } => {
                 format!("{customer}: runtime users not set up: {reason}")
+            }
+            ApplyEvent::CustomerFailed { customer, error } => {
+                format!("{customer}: FAILED: {error}")
             }
             ApplyEvent::Summary(outcome) => outcome.line(),
         }

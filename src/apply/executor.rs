@@ -62,22 +62,48 @@ pub async fn apply(client: &Client, plan: &Plan, options: ApplyOptions) -> Apply
     });
     let permits = Arc::new(Semaphore::new(CUSTOMER_CONCURRENCY));
     let mut tasks = JoinSet::new();
+    // Which customer each task works on, and how many changes it has.
+    let mut task_customers = BTreeMap::new();
     for (customer, mut changes) in by_customer {
         // Phases strictly in order; within a phase, the plan's order.
         changes.sort_by_key(|change| change.phase);
         let client = client.clone();
         let options = Arc::clone(&options);
         let permits = Arc::clone(&permits);
-        tasks.spawn(async move {
+        let count = changes.len();
+        let task_customer = customer.clone();
+        let handle = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            run_customer(&client, &customer, changes, &options).await
+            run_customer(&client, &task_customer, changes, &options).await
         });
+        task_customers.insert(handle.id(), (customer, count));
     }
     let mut outcome = ApplyOutcome::default();
     let mut results = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok(result) = joined {
-            results.push(result);
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((_, result)) => results.push(result),
+            // A customer's task that died (a bug) must not vanish from the outcome: its changes
+            // are counted as failed, so the run cannot exit 0 with their work undone.
+            Err(error) => {
+                let (customer, count) = task_customers
+                    .get(&error.id())
+                    .cloned()
+                    .unwrap_or_else(|| ("(unknown customer)".to_owned(), 1));
+                (options.on_event)(&ApplyEvent::CustomerFailed {
+                    customer: customer.clone(),
+                    error: format!(
+                        "embedctl stopped working on this customer after an internal error (a \
+                         bug: please report it); the outcome of its {count} changes is unknown \
+                         and they count as failed: run apply again"
+                    ),
+                });
+                results.push(CustomerOutcome {
+                    customer,
+                    failed: count.max(1),
+                    ..CustomerOutcome::default()
+                });
+            }
         }
     }
     let mut customers: BTreeMap<String, CustomerOutcome> = results

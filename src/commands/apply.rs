@@ -41,6 +41,8 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
     if let Some(saved) = &saved
         && let Err(message) = check_saved(saved, &observed, args)
     {
+        // It quotes live values that moved since the plan.
+        let message = observed.client.secrets().redact(&message);
         observed.finish().await;
         return super::fail(&message);
     }
@@ -103,17 +105,18 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let bar = progress.clone();
-    // The client already redacts Workato's answers; every line is redacted once more on its way
-    // out, so that no path from a server's text to the terminal can skip it.
+    // The client already redacts Workato's answers; every event's free text is redacted once
+    // more on its way out, so that no path from a server's text to the terminal can skip it.
     let secrets = observed.client.secrets().clone();
     let on_event: Arc<dyn Fn(&ApplyEvent) + Send + Sync> = Arc::new(move |event: &ApplyEvent| {
+        let event = &event.redacted(&secrets);
         if json {
             if let Ok(line) = serde_json::to_string(event) {
-                let _ = writeln!(std::io::stdout().lock(), "{}", secrets.redact(&line));
+                let _ = writeln!(std::io::stdout().lock(), "{line}");
             }
             return;
         }
-        let line = secrets.redact(&event.line());
+        let line = event.line();
         match event {
             ApplyEvent::ChangeStart { .. } => bar.set_message(line),
             ApplyEvent::ChangeDone { .. }

@@ -137,14 +137,14 @@ impl Simulator {
             path: shown.clone(),
             reason,
         };
-        let file = match std::fs::File::open(path) {
-            Ok(file) => file,
+        // Looked at before it is opened: opening a FIFO would wait for a writer forever.
+        let metadata = match std::fs::metadata(path) {
+            Ok(metadata) => metadata,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(AccountState::default());
             }
             Err(error) => return Err(io(error)),
         };
-        let metadata = file.metadata().map_err(io)?;
         if !metadata.is_file() {
             return Err(invalid(
                 "it is not a regular file; a state file is a JSON document that embedctl wrote"
@@ -160,6 +160,7 @@ impl Simulator {
         if metadata.len() > MAX_STATE_FILE_BYTES {
             return Err(too_large());
         }
+        let file = std::fs::File::open(path).map_err(io)?;
         let mut bytes = Vec::new();
         file.take(MAX_STATE_FILE_BYTES + 1)
             .read_to_end(&mut bytes)

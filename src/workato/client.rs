@@ -566,7 +566,7 @@ impl Client {
         let answer = self.execute(&request).await?;
         if answer.attempts > 1
             && answer.status == 400
-            && decode::error_message(&answer.body)
+            && decode::error_message(&answer.body, &self.inner.secrets)
                 .contains(&format!("invalid state {wanted_state}"))
         {
             return Ok(());
@@ -670,7 +670,7 @@ impl Client {
     /// Workato's answer as JSON (`Null` for an empty body), its free text (error messages,
     /// `authorization_error`) redacted; or the error it stands for, redacted.
     fn interpret(&self, operation: &str, answer: &Answer) -> Result<Value, ClientError> {
-        let mut value = self.clean(interpret(operation, answer))?;
+        let mut value = self.clean(interpret(operation, answer, &self.inner.secrets))?;
         redact_free_text(&mut value, &self.inner.secrets);
         Ok(value)
     }
@@ -690,12 +690,21 @@ impl Client {
     {
         let mut all = Vec::new();
         let mut seen = BTreeSet::new();
-        for page in 1..=MAX_PAGES {
+        for page in 1.. {
             let request = page_request(page);
             let endpoint = format!("{} {}", request.method, request.path);
             let items: Vec<T> = self.list(request).await?;
             if items.is_empty() {
                 return Ok(all);
+            }
+            if page > MAX_PAGES {
+                return Err(ClientError::EndlessList {
+                    endpoint,
+                    reason: format!(
+                        "it has more than {MAX_PAGES} pages; no account has that many objects, so \
+                         embedctl stopped reading"
+                    ),
+                });
             }
             let count = items.len();
             let repeated = items.iter().filter(|item| !seen.insert(item.id())).count();
@@ -703,22 +712,16 @@ impl Client {
                 return Err(ClientError::EndlessList {
                     endpoint,
                     reason: format!(
-                        "page {page} repeats {repeated} of its {count} objects already read on \
-                         earlier pages; the server ignores `page`, or the list changed while it \
-                         was read: run again, and report it if it persists"
+                        "page {page} repeats the ids of {repeated} of its {count} objects; the \
+                         server ignores `page`, or the list changed while it was read: run \
+                         again, and report it if it persists"
                     ),
                 });
             }
             all.extend(items);
         }
-        let endpoint = format!("{} {}", page_request(1).method, page_request(1).path);
-        Err(ClientError::EndlessList {
-            endpoint,
-            reason: format!(
-                "it still had objects after {MAX_PAGES} pages of {PAGE_SIZE}; no account has \
-                 that many, so embedctl stopped reading"
-            ),
-        })
+        // `1..` does not end; this is only for the type checker.
+        Ok(all)
     }
 
     /// Sends `request` until Workato answers with something other than 429 or 5xx, the attempts
@@ -740,13 +743,23 @@ impl Client {
             self.inner.pacer.wait_turn(request.family).await;
             let started = *first_sent.get_or_insert_with(Instant::now);
             *self.lock_calls().entry(request.family).or_default() += 1;
-            let sent =
-                tokio::time::timeout(self.inner.attempt_timeout, self.send_once(request)).await;
+            // Each attempt has its own deadline, and never outlives the request's.
+            let remaining = self
+                .inner
+                .request_deadline
+                .saturating_sub(started.elapsed());
+            let sent = tokio::time::timeout(
+                self.inner.attempt_timeout.min(remaining),
+                self.send_once(request),
+            )
+            .await;
             let failure = match sent {
                 Err(_elapsed) => Failure::TimedOut,
                 Ok(Ok((status, retry_after, body))) => match status {
                     429 => Failure::Throttled(retry_after),
-                    500..=599 => Failure::Server(status, decode::error_message(&body)),
+                    500..=599 => {
+                        Failure::Server(status, decode::error_message(&body, &self.inner.secrets))
+                    }
                     _ => {
                         return Ok(Answer {
                             status,
@@ -797,7 +810,7 @@ impl Client {
                 // `Retry-After` is in Workato's seconds; a time-scaled test server's are shorter.
                 Failure::Throttled(retry_after) => policy.delay(
                     attempt,
-                    retry_after.map(|wait| wait.div_f64(self.inner.time_scale)),
+                    retry_after.map(|wait| scaled_down(wait, self.inner.time_scale)),
                 ),
                 _ => policy.delay(attempt, None),
             };
@@ -929,12 +942,12 @@ fn recipes_page(segment: &str, page: u32) -> Request<'static> {
 
 /// Workato's answer as JSON (`Null` for an empty body), or the error it stands for: 401/403,
 /// 404, other 4xx, and HTTP 200 with `success: false`.
-fn interpret(operation: &str, answer: &Answer) -> Result<Value, ClientError> {
+fn interpret(operation: &str, answer: &Answer, secrets: &Secrets) -> Result<Value, ClientError> {
     let operation = operation.to_owned();
     match answer.status {
         200..=299 => {
             let value = decode::parse(&answer.body, &operation)?;
-            match decode::refusal(&value) {
+            match decode::refusal(&value, secrets) {
                 Some(summary) => Err(ClientError::Refused { operation, summary }),
                 None => Ok(value),
             }
@@ -942,16 +955,16 @@ fn interpret(operation: &str, answer: &Answer) -> Result<Value, ClientError> {
         401 | 403 => Err(ClientError::Unauthorized {
             operation,
             status: answer.status,
-            message: decode::error_message(&answer.body),
+            message: decode::error_message(&answer.body, secrets),
         }),
         404 => Err(ClientError::NotFound {
             operation,
-            message: decode::error_message(&answer.body),
+            message: decode::error_message(&answer.body, secrets),
         }),
         status => Err(ClientError::Api {
             operation,
             status,
-            message: decode::error_message(&answer.body),
+            message: decode::error_message(&answer.body, secrets),
         }),
     }
 }
@@ -998,11 +1011,23 @@ fn redact_free_text(value: &mut Value, secrets: &Secrets) {
     }
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is not used by Workato and is ignored).
+/// `Retry-After` in seconds (the HTTP-date form is not used by Workato and is ignored). A value
+/// too large for a `Duration` is read as the longest one; the retry policy caps every wait anyway.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     let seconds = text.parse::<f64>().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+    if seconds.is_nan() || seconds < 0.0 {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX))
+}
+
+/// `wait` divided by `time_scale` (`EMBEDCTL_TIME_SCALE`), never panicking on an odd scale.
+fn scaled_down(wait: Duration, time_scale: f64) -> Duration {
+    if !time_scale.is_finite() || time_scale <= 0.0 {
+        return wait;
+    }
+    Duration::try_from_secs_f64(wait.as_secs_f64() / time_scale).unwrap_or(Duration::MAX)
 }
 
 /// What went wrong on the wire, without the URL (its query may name objects) and with the

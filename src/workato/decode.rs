@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::ClientError;
+use crate::redact::Secrets;
 
 /// The longest piece of an answer quoted in an error message.
 const MAX_QUOTE: usize = 300;
@@ -136,8 +137,9 @@ pub(crate) fn properties(
         .collect())
 }
 
-/// When the answer is `{"success": false, …}`: a readable summary of why.
-pub(crate) fn refusal(value: &Value) -> Option<String> {
+/// When the answer is `{"success": false, …}`: a readable summary of why, with `secrets` taken
+/// out before it is cut to length (a secret cut in two would no longer be recognised).
+pub(crate) fn refusal(value: &Value, secrets: &Secrets) -> Option<String> {
     if value.get("success").and_then(Value::as_bool) != Some(false) {
         return None;
     }
@@ -155,12 +157,13 @@ pub(crate) fn refusal(value: &Value) -> Option<String> {
     if parts.is_empty() {
         parts.push("Workato answered `success: false` without details".to_owned());
     }
-    Some(quote(&parts.join("; ")))
+    Some(quote(&secrets.redact(&parts.join("; "))))
 }
 
 /// A readable message from an error answer: `message`, `errors{field: [..]}` (as
-/// `field: message`), `errors[].title`, or `error`, whichever are there.
-pub(crate) fn error_message(bytes: &[u8]) -> String {
+/// `field: message`), `errors[].title`, or `error`, whichever are there; `secrets` are taken out
+/// before it is cut to length.
+pub(crate) fn error_message(bytes: &[u8], secrets: &Secrets) -> String {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return "no details in the answer".to_owned();
     }
@@ -177,7 +180,7 @@ pub(crate) fn error_message(bytes: &[u8]) -> String {
         }
         _ => parts.join("; "),
     };
-    quote(&text)
+    quote(&secrets.redact(&text))
 }
 
 /// The messages of an error body, `message` first.
@@ -357,7 +360,7 @@ mod tests {
 
     #[test]
     fn error_bodies_read_in_every_shape() {
-        let message = |value: Value| error_message(value.to_string().as_bytes());
+        let message = |value: Value| error_message(value.to_string().as_bytes(), &Secrets::new());
         assert_eq!(
             message(
                 json!({"message": "Validation failed", "errors": {"name": ["can't be blank"]}})
@@ -371,7 +374,7 @@ mod tests {
         assert_eq!(message(json!({"error": "Nope"})), "Nope");
         assert_eq!(message(json!({"message": "Not found"})), "Not found");
         assert_eq!(
-            error_message(b"<html>"),
+            error_message(b"<html>", &Secrets::new()),
             "an answer that is not JSON (6 bytes)"
         );
     }
@@ -382,16 +385,17 @@ mod tests {
             [1, [["account_id", 32148, "unconnected", {"key": "x"}]]]
         ]});
         assert_eq!(
-            refusal(&body).unwrap(),
+            refusal(&body, &Secrets::new()).unwrap(),
             "setup: step 1: account_id 32148 unconnected"
         );
         assert_eq!(
             refusal(
-                &json!({"success": false, "errors": {"running": ["can't modify running recipe"]}})
+                &json!({"success": false, "errors": {"running": ["can't modify running recipe"]}}),
+                &Secrets::new()
             )
             .unwrap(),
             "running: can't modify running recipe"
         );
-        assert_eq!(refusal(&json!({"success": true})), None);
+        assert_eq!(refusal(&json!({"success": true}), &Secrets::new()), None);
     }
 }

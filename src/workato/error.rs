@@ -240,10 +240,35 @@ impl ClientError {
             ClientError::Setup { reason } => ClientError::Setup {
                 reason: clean(reason),
             },
-            other @ (ClientError::Config(_)
-            | ClientError::RateLimited { .. }
-            | ClientError::TimedOut { .. }
-            | ClientError::TooLarge { .. }) => other,
+            ClientError::RateLimited {
+                operation,
+                attempts,
+            } => ClientError::RateLimited {
+                operation: clean(operation),
+                attempts,
+            },
+            ClientError::TimedOut {
+                operation,
+                attempts,
+                per_attempt_secs,
+                elapsed_secs,
+            } => ClientError::TimedOut {
+                operation: clean(operation),
+                attempts,
+                per_attempt_secs,
+                elapsed_secs,
+            },
+            ClientError::TooLarge {
+                operation,
+                status,
+                limit_mib,
+            } => ClientError::TooLarge {
+                operation: clean(operation),
+                status,
+                limit_mib,
+            },
+            // Made from the environment and the file, never from an answer.
+            other @ ClientError::Config(_) => other,
         }
     }
 

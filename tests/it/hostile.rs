@@ -146,6 +146,17 @@ async fn secrets_that_workato_echoes_are_redacted_from_every_error_and_answer() 
             }),
         )
         .route(
+            "/api/managed_users/1/connections/6",
+            // A long message: the secret straddles the length at which messages are cut.
+            put(|| async {
+                let filler = "x".repeat(280);
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    axum::Json(json!({ "message": format!("{filler} {CANARY} and more") })),
+                )
+            }),
+        )
+        .route(
             "/api/managed_users/1/recipes/9/start",
             put(|| async {
                 axum::Json(json!({
@@ -170,6 +181,14 @@ async fn secrets_that_workato_echoes_are_redacted_from_every_error_and_answer() 
     assert!(text.contains("[redacted]"), "{text}");
     assert_no_canary(&text);
     assert_no_canary(&format!("{refused:?}"));
+
+    let long = client
+        .update_connection(1, 6, &body)
+        .await
+        .expect_err("a 422")
+        .to_string();
+    assert!(long.contains("[redacted]"), "{long}");
+    assert_no_canary(&long);
 
     let failed = client
         .update_connection(1, 8, &body)
@@ -225,8 +244,9 @@ async fn a_list_that_always_has_another_page_stops_with_an_error_after_10000_pag
     );
     let text = error.to_string();
     assert!(text.contains("`GET /managed_users`"), "{text}");
-    assert!(text.contains("10000 pages"), "{text}");
-    assert_eq!(counters.requests.load(Ordering::Relaxed), 10_000);
+    assert!(text.contains("more than 10000 pages"), "{text}");
+    // Pages 1 to 10,000 are read, and the 10,001st is one too many.
+    assert_eq!(counters.requests.load(Ordering::Relaxed), 10_001);
 }
 
 #[tokio::test]
@@ -247,7 +267,8 @@ async fn a_server_that_ignores_page_is_an_error_naming_the_endpoint() {
         .expect_err("a repeated page is an error");
     let text = error.to_string();
     assert!(
-        text.contains("`GET /managed_users/1/recipes`") && text.contains("page 2 repeats 100"),
+        text.contains("`GET /managed_users/1/recipes`")
+            && text.contains("page 2 repeats the ids of 100"),
         "{text}"
     );
 }
@@ -453,6 +474,57 @@ async fn a_trickling_server_times_out_each_attempt_and_the_request_gives_up_at_i
     // What a real run allows.
     assert_eq!(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs(60));
     assert_eq!(DEFAULT_REQUEST_DEADLINE, Duration::from_secs(180));
+
+    // The request's deadline is a hard limit: an attempt allowed 2 s is cut at the 1 s the
+    // request has in all.
+    let mut config = ClientConfig::new(&base, ApiToken::new("t")).expect("config");
+    config.retry = RetryPolicy::immediate();
+    config.time_scale = 1_000_000.0;
+    config.request_timeout = Duration::from_secs(2);
+    config.request_deadline = Duration::from_secs(1);
+    let error = Client::new(config)
+        .expect("client")
+        .get_properties(1, "embedctl_")
+        .await
+        .expect_err("it never answers");
+    assert!(
+        matches!(
+            error,
+            ClientError::TimedOut {
+                attempts: 1,
+                elapsed_secs: 1,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_absurd_retry_after_is_capped_not_a_crash() {
+    let counters = Arc::new(Counters::default());
+    let app = Router::new()
+        .route(
+            "/api/managed_users/1/properties",
+            get(|State(counters): State<Arc<Counters>>| async move {
+                if counters.requests.fetch_add(1, Ordering::Relaxed) == 0 {
+                    return (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        [(header::RETRY_AFTER, "1e300")],
+                    )
+                        .into_response();
+                }
+                axum::Json(json!({ "embedctl_x": "1" })).into_response()
+            }),
+        )
+        .with_state(Arc::clone(&counters));
+    let base = serve(app).await;
+    let properties = client(&base, "t", &Secrets::new())
+        .get_properties(1, "embedctl_")
+        .await
+        .expect("the second attempt answers");
+    assert_eq!(properties["embedctl_x"], "1");
+    assert_eq!(counters.requests.load(Ordering::Relaxed), 2);
 }
 
 /// A body stream that yields one space, then waits, forever.

@@ -57,6 +57,18 @@ fn a_device_is_refused_without_being_read() {
 }
 
 #[test]
+fn a_fifo_is_refused_without_waiting_for_a_writer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("state.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    assert_refused(&fifo, "not a regular file");
+}
+
+#[test]
 fn json_that_is_not_a_state_object_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().expect("temp dir");
     for (name, text, expected) in [
