@@ -19,7 +19,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The commands of embedctl (DESIGN.md §4).
+/// The commands of embedctl (docs/commands.md).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse and check the desired-state file; no network.

@@ -3,7 +3,7 @@
 //! The resolved values live in `ConnectionInput`, whose `Debug` prints no value, and exist only
 //! long enough to be fingerprinted (plan) or sent (apply). The fingerprint is HMAC-SHA256 over the
 //! canonical sorted JSON of `{"input": …, "oauth_token_pair": …}`, keyed by
-//! `EMBEDCTL_FINGERPRINT_KEY` (DESIGN.md §3); only its first 8 hex digits are ever shown.
+//! `EMBEDCTL_FINGERPRINT_KEY` (ARCHITECTURE.md); only its first 8 hex digits are ever shown.
 
 use std::collections::BTreeMap;
 use std::fmt;

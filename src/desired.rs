@@ -25,7 +25,7 @@ pub struct DesiredManifest {
     /// The project name in the customer workspace.
     pub folder: String,
     pub restart_recipes: bool,
-    /// The package digest (DESIGN.md §3).
+    /// The package digest (ARCHITECTURE.md).
     pub digest: String,
     /// Every recipe of the package.
     pub recipes: Vec<DesiredRecipe>,

@@ -101,7 +101,7 @@ pub struct LiveRecipeConfig {
     pub account_id: Option<u64>,
 }
 
-/// The property names embedctl keeps in each workspace (DESIGN.md §3).
+/// The property names embedctl keeps in each workspace (ARCHITECTURE.md).
 pub mod property {
     /// Prefix of every embedctl property.
     pub const PREFIX: &str = "embedctl_";

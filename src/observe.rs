@@ -1,6 +1,6 @@
 //! `observe`: the live state of the file's customers, read with list endpoints only.
 //!
-//! The calls (DESIGN.md §7): the customers list, page by page (or one
+//! The calls (docs/workato-api.md): the customers list, page by page (or one
 //! `GET /managed_users/E<ext>` when the run is limited to one customer); then for each customer of the
 //! file, concurrently but at most `CONCURRENCY` at once, its `embedctl_` properties, its
 //! connections with runtime user connections included, every page of its recipes without code,
@@ -150,7 +150,7 @@ async fn read_customer(client: Client, work: CustomerWork) -> Result<LiveCustome
         ..LiveCustomer::default()
     };
     // Customers with Embedded environments are reported and skipped in this version
-    // (DESIGN.md §3): nothing of theirs is read.
+    // (ARCHITECTURE.md): nothing of theirs is read.
     if live.has_environments {
         return Ok(live);
     }
@@ -195,7 +195,7 @@ async fn read_customer(client: Client, work: CustomerWork) -> Result<LiveCustome
 }
 
 /// Every connection, runtime user connections included. A list of exactly
-/// `CONNECTION_LIST_CAP` may be cut (WORKATO_API.md §7): it is narrowed by provider (each one
+/// `CONNECTION_LIST_CAP` may be cut (docs/workato-api.md): it is narrowed by provider (each one
 /// seen or in the file), a provider still at the cap by folder (each one seen or recorded), and a
 /// folder still at the cap by each of the customer's end users, merging by id.
 async fn read_connections(

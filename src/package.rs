@@ -8,9 +8,9 @@
 //! - the exact bytes that get uploaded to the import endpoint (the original zip unchanged, or a
 //!   deterministic zip built from the folder);
 //! - the [`PackageDigest`] recorded in Workato after an import, which decides whether a customer
-//!   needs a re-import (DESIGN.md §3);
+//!   needs a re-import (ARCHITECTURE.md);
 //! - the recipes and connections inside, with the connections each recipe needs authorized before
-//!   it can start (DESIGN.md §1).
+//!   it can start (ARCHITECTURE.md).
 //!
 //! Loading is pure apart from reading the package itself: no network, and every problem found is
 //! returned at once so that `validate` can report them all in one run.
@@ -57,7 +57,7 @@ pub struct Package {
     pub connections: Vec<PackageConnection>,
 }
 
-/// The content digest of a package (DESIGN.md §3): lowercase hex SHA-256, see [`digest_of_files`].
+/// The content digest of a package (ARCHITECTURE.md): lowercase hex SHA-256, see [`digest_of_files`].
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PackageDigest(String);
 
@@ -69,7 +69,7 @@ pub struct PackageRecipe {
     /// The recipe's name, which is also its name in the customer workspace after the import.
     pub name: String,
     /// Whether the recipe is a recipe function (its trigger is `workato_recipe_function`), the kind
-    /// of recipe that the parent-connection trap is about (DESIGN.md §1).
+    /// of recipe that the parent-connection trap is about (ARCHITECTURE.md).
     pub is_recipe_function: bool,
     /// The recipe's `config[]`: one entry per connector the recipe uses, in file order.
     pub config: Vec<RecipeConfigEntry>,
@@ -335,7 +335,7 @@ impl Package {
     }
 }
 
-/// The package digest of a set of files (DESIGN.md §3).
+/// The package digest of a set of files (ARCHITECTURE.md).
 ///
 /// The digest is the lowercase hex SHA-256 of the concatenation, in path order (byte-wise), of one
 /// line per file:

@@ -184,7 +184,7 @@ async fn run_customer(
     let mut failed_phase: Option<u8> = None;
     let mut gate: Option<Gate> = None;
     // (manifest, connection name) of every authorization that failed in this run: a recipe that
-    // needs one of them is not started (Workato's refusal is never the check, DESIGN.md §1).
+    // needs one of them is not started (Workato's refusal is never the check, ARCHITECTURE.md).
     let mut unauthorized: Vec<(String, String)> = Vec::new();
     for change in &changes {
         if let Some(phase) = failed_phase.filter(|phase| change.phase > *phase) {

@@ -1,4 +1,4 @@
-//! `apply`: the phase-layered executor (DESIGN.md §1, §3, §5).
+//! `apply`: the phase-layered executor (ARCHITECTURE.md).
 //!
 //! It follows the plan and decides nothing the plan did not decide: per customer it runs the
 //! changes phase by phase, re-checks the phase-4 gate live right before phase 4, and looks an

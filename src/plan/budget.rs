@@ -1,5 +1,5 @@
 //! The API budget of an apply: calls per endpoint family and the time Workato's published
-//! limits impose on them (DESIGN.md §7). Printed by `plan` so that nobody is surprised by a
+//! limits impose on them (docs/workato-api.md). Printed by `plan` so that nobody is surprised by a
 //! two-hour rollout after pressing `apply`.
 
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! `diff`: Desired × Live → Plan. Pure and deterministic (ARCHITECTURE.md invariant 1): no I/O,
 //! no clock, no randomness; the same inputs give the same plan, byte for byte once rendered.
 //!
-//! It walks each customer bottom-up through the four phases of DESIGN.md §1 and keeps track of
+//! It walks each customer bottom-up through the four phases of ARCHITECTURE.md and keeps track of
 //! what the world will look like after this plan's earlier changes, so that a later phase is
 //! planned when an earlier change will open its gate, and blocked (with the reason) when nothing
 //! in the plan can.

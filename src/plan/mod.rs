@@ -1,4 +1,4 @@
-//! The plan: what `apply` would do, change by change, per customer and phase (DESIGN.md §1, §4).
+//! The plan: what `apply` would do, change by change, per customer and phase (docs/commands.md).
 //!
 //! `diff` builds it from `Desired` × `Live` with no I/O; the renderers print it; `apply` follows
 //! it without making decisions of its own.
@@ -143,7 +143,7 @@ impl Kind {
     }
 }
 
-/// The stable reason codes of DESIGN.md §4 (a new one is added, never renamed).
+/// The stable reason codes of docs/commands.md (a new one is added, never renamed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Reason {
     #[serde(rename = "customer.missing")]
@@ -191,7 +191,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    /// The code as written in DESIGN.md (`customer.missing`).
+    /// The stable code (`customer.missing`).
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::CustomerMissing => "customer.missing",

@@ -1,5 +1,5 @@
 //! Saved plans (`plan --out PLAN.json`): the changes plus what `apply PLAN.json` must find
-//! unchanged before it runs them (DESIGN.md §4). A saved plan never holds a secret: credentials
+//! unchanged before it runs them (docs/commands.md). A saved plan never holds a secret: credentials
 //! appear only as HMAC fingerprints.
 
 use std::collections::BTreeMap;

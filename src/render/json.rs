@@ -1,4 +1,4 @@
-//! The JSON plan (`plan --format json`, DESIGN.md §4), for scripts and CI.
+//! The JSON plan (`plan --format json`, docs/commands.md), for scripts and CI.
 //!
 //! The document is built from the types below, which are also where `schemas/plan.schema.json`
 //! comes from (schemars): the renderer and its schema cannot drift apart, and a test fails when

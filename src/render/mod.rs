@@ -1,5 +1,5 @@
 //! Rendering a plan for people and programs: text for a terminal, JSON for scripts, Markdown for
-//! a pull-request comment (DESIGN.md §4).
+//! a pull-request comment (docs/commands.md).
 //!
 //! Renderers are pure: the same plan, budget and context give byte-identical output. They print
 //! only what the plan holds (which never includes a secret: credentials appear as short

@@ -1,6 +1,6 @@
-//! Workato's published rate limits, as the simulator enforces them (WORKATO_API.md §3).
+//! Workato's published rate limits, as the simulator enforces them (docs/workato-api.md).
 //!
-//! The table is data, kept in one place. The client keeps its own copy (DESIGN.md §7: the
+//! The table is data, kept in one place. The client keeps its own copy (docs/workato-api.md: the
 //! simulator shares no code with the client) and a test compares the two, so a limit changed in
 //! one is noticed in the other.
 
@@ -107,7 +107,7 @@ impl Family {
     }
 }
 
-/// Workato's published limits per family (WORKATO_API.md §3). Folders are not published for
+/// Workato's published limits per family (docs/workato-api.md). Folders are not published for
 /// Embedded; the Developer API's 60/min is assumed.
 pub const RATE_LIMITS: &[(Family, &[(u32, u64)])] = &[
     (Family::CustomersCreate, &[(1_000, 60)]),

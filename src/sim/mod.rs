@@ -1,7 +1,8 @@
 //! The Workato Embedded simulator: a stateful, faithful imitation of the partner API on loopback.
 //!
 //! It is what every test talks to and what partners use to try embedctl with no Workato account
-//! (DESIGN.md §6). It follows WORKATO_API.md, and §11 there where the sources are silent. The
+//! (docs/simulator.md). It follows Workato's documented behaviour (docs/workato-api.md), and its own stated choices
+//! (docs/simulator.md) where the documentation is silent. The
 //! whole account sits behind one lock; every handler takes it, changes the state, builds its
 //! answer and lets go, so requests are serializable and ids and timestamps deterministic.
 //!

@@ -1,6 +1,6 @@
 //! The simulator's own types for Workato's objects and the account state that holds them.
 //!
-//! These are deliberately separate from the client's wire types (DESIGN.md §5, invariant 6): if
+//! These are deliberately separate from the client's wire types (ARCHITECTURE.md): if
 //! either side names a field wrongly, the other side's tests catch it. The whole state is plain
 //! data, saved to and loaded from JSON; a connection's input is kept only as a sha256 digest, so a
 //! saved state never holds a secret.

@@ -1,4 +1,4 @@
-//! The desired-state file (`embedctl.yaml`) exactly as written: DESIGN.md §2.
+//! The desired-state file (`embedctl.yaml`) exactly as written: docs/file-format.md.
 //!
 //! These types mirror the YAML one to one, with a location on every value a diagnostic may point
 //! at. They reject unknown keys; duplicate keys are rejected by the YAML reader. Meaning (does the
@@ -53,7 +53,7 @@ pub struct WorkatoSettings {
     pub vendor_id: Option<Spanned<String>>,
 }
 
-/// A Workato data center (WORKATO_API.md §1).
+/// A Workato data center (docs/workato-api.md).
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Region {

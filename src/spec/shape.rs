@@ -1,6 +1,6 @@
 //! The shape pass: every unknown key, missing key and wrong kind of value in one run.
 //!
-//! serde stops at the first error, but DESIGN.md §2 wants every error of the file at once. So the
+//! serde stops at the first error, but `validate` reports every error of the file at once. So the
 //! file is first read into a located, untyped tree (`Node`) and walked against the JSON Schema
 //! that schemars generates from the file's own types — one source of truth for which keys exist.
 //! Only when the shape is right does the typed read run, for the finer points (numbers, enums).

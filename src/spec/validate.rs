@@ -1,4 +1,4 @@
-//! The semantic checks of the desired-state file (DESIGN.md §1-§2).
+//! The semantic checks of the desired-state file (docs/file-format.md).
 //!
 //! Each check appends to the `Diagnostics` list and goes on, so one run reports every problem.
 //! Nothing here reads the network; it reads only the packages the file names. Lengths are the
@@ -700,7 +700,7 @@ impl Checker<'_> {
     }
 
     /// Warns about required recipes that can never start: they need a connection that embedctl
-    /// will never authorize (DESIGN.md §2, `connection.no_credentials`).
+    /// will never authorize (docs/file-format.md, `connection.no_credentials`).
     fn unstartable_recipes(&self, diagnostics: &mut Diagnostics) {
         for (key, manifest) in self.file.manifests.iter() {
             let Some(package) = self.packages.get(&key.value) else {

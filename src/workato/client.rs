@@ -31,7 +31,7 @@ use super::wire::{
 /// Items per page on every paged list (Workato's maximum).
 pub const PAGE_SIZE: usize = 100;
 
-/// A connections list of exactly this many items may have been cut (WORKATO_API.md §7).
+/// A connections list of exactly this many items may have been cut (docs/workato-api.md).
 pub const CONNECTION_LIST_CAP: usize = 1_000;
 
 /// No list is read past this many pages (a million objects): a server that always answers with a
@@ -39,7 +39,7 @@ pub const CONNECTION_LIST_CAP: usize = 1_000;
 pub const MAX_PAGES: u32 = 10_000;
 
 /// Which customer workspace a path names: the numeric id whenever it is known, else
-/// `E<external id>` (WORKATO_API.md §1).
+/// `E<external id>` (docs/workato-api.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CustomerRef<'a> {
     Id(u64),
@@ -114,7 +114,7 @@ impl fmt::Debug for Client {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Replay {
     /// Sending it twice does what sending it once does: GET, PUT, DELETE, the properties upsert,
-    /// and imports (idempotent by content, DESIGN.md §7).
+    /// and imports (idempotent by content, docs/workato-api.md).
     Idempotent,
     /// A POST that creates: sent again only when it provably did not reach Workato (it could not
     /// connect, or Workato answered 429); otherwise the caller gets `OutcomeUnknown`.
@@ -579,7 +579,7 @@ impl Client {
     // ----- imports -----
 
     /// Imports a package zip into `folder_id` (asynchronous: poll `import_status`). Sent again
-    /// after a lost answer: imports are idempotent by content (DESIGN.md §7).
+    /// after a lost answer: imports are idempotent by content (docs/workato-api.md).
     pub async fn import_package<'c>(
         &self,
         customer: impl Into<CustomerRef<'c>>,

@@ -1,5 +1,5 @@
 //! Where the client talks to and with what: the base URL, the API token, the share of Workato's
-//! rate limits it may use, and its retry policy (DESIGN.md §4, "Connection settings").
+//! rate limits it may use, and its retry policy (docs/commands.md).
 //!
 //! Everything is read through a lookup closure instead of `std::env`, so that tests can hand in
 //! any environment without touching the process's own.
@@ -13,7 +13,7 @@ use super::error::ConfigError;
 use super::retry::RetryPolicy;
 use crate::redact::Secrets;
 
-/// The Workato data centers and their API base URLs (WORKATO_API.md §1).
+/// The Workato data centers and their API base URLs (docs/workato-api.md).
 pub const REGIONS: &[(&str, &str)] = &[
     ("us", "https://www.workato.com/api"),
     ("eu", "https://app.eu.workato.com/api"),

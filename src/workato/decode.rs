@@ -1,4 +1,4 @@
-//! Tolerant decoding of Workato's answers (WORKATO_API.md §2, §3): the list wrappers the sources
+//! Tolerant decoding of Workato's answers (docs/workato-api.md): the list wrappers the sources
 //! disagree on, a one-element `result` array for one object, the several error-body shapes, and
 //! HTTP 200 with `"success": false`. Decode errors name the JSON path of the field that did not
 //! fit.
@@ -220,7 +220,7 @@ fn messages(value: &Value) -> Vec<String> {
 }
 
 /// One entry of `config_errors` / `code_errors`: `[step, [[label, value, message, meta?], …]]`
-/// (WORKATO_API.md §8), as `step 1: account_id 32148 unconnected`. Other shapes are quoted.
+/// (docs/workato-api.md), as `step 1: account_id 32148 unconnected`. Other shapes are quoted.
 fn step_error(step: &Value) -> String {
     let Some([number, Value::Array(problems)]) = step.as_array().map(Vec::as_slice) else {
         return text_of(step);

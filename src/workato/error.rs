@@ -147,7 +147,7 @@ pub enum ClientError {
     EndlessList { endpoint: String, reason: String },
     /// A create whose request reached Workato but whose answer was lost or was a server error:
     /// the object may exist now. Look it up by its natural key before creating it again
-    /// (DESIGN.md §5, invariant 5).
+    /// (ARCHITECTURE.md).
     #[error(
         "`{operation}` may or may not have taken effect: {reason}; look the object up by its \
          natural key before creating it again (re-running `embedctl apply` does so)"

@@ -1,6 +1,6 @@
-//! The client's copy of Workato's published rate limits (WORKATO_API.md §3), as data.
+//! The client's copy of Workato's published rate limits (docs/workato-api.md), as data.
 //!
-//! The simulator keeps its own copy (DESIGN.md §7); a test compares the two tables, so a limit
+//! The simulator keeps its own copy (docs/workato-api.md); a test compares the two tables, so a limit
 //! that changes in one place and not the other is caught.
 
 /// An endpoint family of the client: requests that share one budget.

@@ -1,4 +1,4 @@
-//! The Workato API client: the only code that speaks HTTP (DESIGN.md §5, invariant 2).
+//! The Workato API client: the only code that speaks HTTP (ARCHITECTURE.md).
 //!
 //! - `config`: base URL (region table or `WORKATO_BASE_URL`), the token (`ApiToken`, printed as
 //!   `***`), `EMBEDCTL_RATE_SHARE`, `EMBEDCTL_TIME_SCALE`.

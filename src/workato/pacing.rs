@@ -1,5 +1,5 @@
 //! Pacing: the client spaces its requests evenly per endpoint family, so that it stays within
-//! `rate_share` of every published window and normally never sees a 429 (DESIGN.md §7).
+//! `rate_share` of every published window and normally never sees a 429 (docs/workato-api.md).
 //!
 //! Each family gets one interval: the largest of `window / (limit × share)` over its windows.
 //! Requests at that spacing can never put more than `limit × share` requests into any window of

@@ -1,4 +1,4 @@
-//! Wire types: Workato's JSON objects as the client reads and writes them (WORKATO_API.md).
+//! Wire types: Workato's JSON objects as the client reads and writes them (docs/workato-api.md).
 //!
 //! They follow Workato's field names and are lenient where the sources disagree (an optional
 //! field may be missing or `null`; unknown fields are ignored). They are not the model: `observe`
@@ -20,7 +20,7 @@ pub struct Customer {
     #[serde(default)]
     pub notification_email: Option<String>,
     /// TEST and PROD workspaces of a customer with Embedded environments; the shape is not
-    /// documented (WORKATO_API.md §1), so it is kept as JSON and only its presence matters.
+    /// documented (docs/workato-api.md), so it is kept as JSON and only its presence matters.
     #[serde(default)]
     pub environments: Option<Value>,
 }

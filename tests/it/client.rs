@@ -1,4 +1,4 @@
-//! The Workato client and `observe` (issue 4, items 1-3), over real HTTP.
+//! The Workato client and `observe`, over real HTTP.
 //!
 //! Most tests run against the simulator on `127.0.0.1:0`, set up through its own HTTP API; the
 //! answer shapes the simulator never gives (bare arrays, other error bodies) come from wiremock.

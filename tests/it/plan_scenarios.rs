@@ -1,11 +1,11 @@
 //! Plans of whole scenarios, from the real binary: each test builds a Workato account in a
 //! simulator over HTTP (real API calls and `/__sim` hooks), saves it as a state file, runs
 //! `embedctl plan --sim` on it in text, JSON and Markdown, and snapshots what a reviewer sees,
-//! with the exit codes of `plan --detailed-exitcode` and `drift` (DESIGN.md §4).
+//! with the exit codes of `plan --detailed-exitcode` and `drift` (docs/commands.md).
 //!
 //! A set-up account cannot come from `apply` (not built yet), so `Account::converge` is a tiny
 //! test-side apply: it plans in-process, then makes each planned change with plain HTTP calls, as
-//! DESIGN.md §1 describes them, until nothing is left to do. Scenarios then break that account
+//! ARCHITECTURE.md describes them, until nothing is left to do. Scenarios then break that account
 //! the way the world does: Workato stops a recipe, a key is rotated, an end user revokes access.
 
 use std::future::Future;
@@ -896,7 +896,7 @@ fn fully_in_sync() {
     assert!(text.stdout.contains("No changes"), "{}", text.stdout);
 }
 
-/// The synced account satisfies DESIGN.md §1 on its own terms, not only `diff`'s: the checks
+/// The synced account satisfies ARCHITECTURE.md on its own terms, not only `diff`'s: the checks
 /// here read the simulator's state, so a wrong plan cannot make them pass.
 #[test]
 fn the_synced_account_is_what_design_describes() {
@@ -1033,7 +1033,7 @@ fn recipe_stopped_by_workato_blocks_phase_4() {
 fn default_connection_failed_is_blocked() {
     let workspace = Workspace::copy_of("quickstart");
     add_user_d(&workspace);
-    // Acme's key is overridden with one that Workato refuses (`invalid`, WORKATO_API.md §11),
+    // Acme's key is overridden with one that the simulator refuses (`invalid`, docs/simulator.md),
     // and apply has already sent it: the fingerprint is recorded, the connection failed.
     workspace.edit(
         "embedctl.yaml",

@@ -1,4 +1,4 @@
-//! Behaviour of the simulator over real HTTP (issue 3).
+//! Behaviour of the simulator over real HTTP.
 //!
 //! Every test serves a fresh simulator on `127.0.0.1:0` and talks to it with reqwest, checking
 //! the statuses and bodies a client sees and, through `/__sim`, what the simulator recorded.

@@ -153,7 +153,7 @@ defaults: &defaults
     );
 }
 
-/// Prints how long each corpus file takes (issue 2: each within a second). A benchmark, not a
+/// Prints how long each corpus file takes (each should take well under a second). A benchmark, not a
 /// test: run `cargo test --release --test it -- --ignored corpus_timings --nocapture`.
 #[test]
 #[ignore = "benchmark: prints timings, asserts nothing about speed"]

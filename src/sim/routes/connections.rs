@@ -14,10 +14,10 @@ use crate::sim::http::{JsonBody, error, not_found, ok, sha256_hex, validation_fa
 use crate::sim::model::{Connection, Customer};
 
 /// The list's cap: Workato's own "List connections" stops at 1,000, most recently updated first
-/// (WORKATO_API.md §7).
+/// (docs/workato-api.md).
 pub const LIST_CAP: usize = 1_000;
 
-/// Providers that only OAuth can authorize (WORKATO_API.md §11).
+/// Providers that only OAuth can authorize (a choice of the simulator's, docs/simulator.md).
 const OAUTH_ONLY: &[&str] = &[
     "dropbox",
     "google_drive",
@@ -287,7 +287,7 @@ fn parent_of(customer: &Customer, body: &Value, provider: &str) -> Result<Option
 }
 
 /// Stores the digest of `input` / `oauth_token_pair` and, unless `shell_connection`, tests them
-/// by the rules of WORKATO_API.md §11.
+/// by the simulator's rules (docs/simulator.md).
 fn apply_credentials(connection: &mut Connection, body: &Value, now: &str) {
     let input = body.get("input").and_then(Value::as_object);
     let tokens = body.get("oauth_token_pair").and_then(Value::as_object);

@@ -11,7 +11,7 @@ use super::customers::with_customer;
 use crate::sim::Simulator;
 use crate::sim::http::{JsonBody, error, not_found, ok, validation_failed};
 
-/// The most properties a workspace holds (WORKATO_API.md §4b: about 1,000).
+/// The most properties a workspace holds (docs/workato-api.md: about 1,000).
 const MAX_PROPERTIES: usize = 1_000;
 
 /// `GET …/properties?prefix=`: a flat object of every property whose name starts with `prefix`.

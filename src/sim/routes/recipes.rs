@@ -79,7 +79,7 @@ pub async fn show(
 }
 
 /// The `config_errors` that block a start: every connection the recipe uses (unless its entry
-/// says `skip_validation`) must exist and be authorized (WORKATO_API.md §8, §11).
+/// says `skip_validation`) must exist and be authorized (docs/workato-api.md).
 pub(crate) fn config_errors(customer: &Customer, recipe: &Recipe) -> Vec<Value> {
     recipe
         .config
