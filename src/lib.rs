@@ -10,6 +10,7 @@ pub mod commands;
 pub mod credentials;
 pub mod desired;
 pub mod live;
+pub mod matching;
 pub mod observe;
 pub mod package;
 pub mod plan;

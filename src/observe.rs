@@ -260,7 +260,7 @@ fn merge(merged: &mut BTreeMap<u64, Connection>, found: Vec<Connection>) {
     }
 }
 
-fn live_connection(connection: Connection) -> LiveConnection {
+pub(crate) fn live_connection(connection: Connection) -> LiveConnection {
     LiveConnection {
         id: connection.id,
         provider: connection.connector().to_owned(),
@@ -273,7 +273,7 @@ fn live_connection(connection: Connection) -> LiveConnection {
     }
 }
 
-fn live_recipe(recipe: Recipe) -> LiveRecipe {
+pub(crate) fn live_recipe(recipe: Recipe) -> LiveRecipe {
     LiveRecipe {
         id: recipe.id,
         name: recipe.name,

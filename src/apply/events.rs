@@ -62,8 +62,8 @@ impl ApplyEvent {
             customer: change.customer.clone(),
             phase: change.phase,
             action: change.action.as_str().to_owned(),
-            kind: change.kind.as_str().to_owned(),
-            key: change.key.clone(),
+            kind: change.kind().as_str().to_owned(),
+            key: change.key(),
         }
     }
 
@@ -72,8 +72,8 @@ impl ApplyEvent {
             customer: change.customer.clone(),
             phase: change.phase,
             action: change.action.as_str().to_owned(),
-            kind: change.kind.as_str().to_owned(),
-            key: change.key.clone(),
+            kind: change.kind().as_str().to_owned(),
+            key: change.key(),
         }
     }
 
@@ -82,7 +82,7 @@ impl ApplyEvent {
         ApplyEvent::ChangeSkipped {
             customer: change.customer.clone(),
             phase: change.phase,
-            key: change.key.clone(),
+            key: change.key(),
             because: SkipKind::FailedDependency,
             cause,
         }
@@ -93,7 +93,7 @@ impl ApplyEvent {
         ApplyEvent::ChangeSkipped {
             customer: change.customer.clone(),
             phase: change.phase,
-            key: change.key.clone(),
+            key: change.key(),
             because: SkipKind::GateClosed,
             cause,
         }
@@ -104,8 +104,8 @@ impl ApplyEvent {
             customer: change.customer.clone(),
             phase: change.phase,
             action: change.action.as_str().to_owned(),
-            kind: change.kind.as_str().to_owned(),
-            key: change.key.clone(),
+            kind: change.kind().as_str().to_owned(),
+            key: change.key(),
             error,
         }
     }

@@ -11,11 +11,13 @@ use tokio::task::JoinSet;
 use super::events::{ApplyEvent, ApplyOutcome, CustomerOutcome};
 use crate::credentials::ConnectionInput;
 use crate::desired::Desired;
+use crate::desired::{DesiredConnection, DesiredManifest};
 use crate::live::property;
-use crate::plan::{Action, Change, Kind, Plan};
-use crate::spec::Parent;
-use crate::workato::wire::CustomerUpdate;
-use crate::workato::wire::{self, ImportState, NewConnection, NewCustomer};
+use crate::live::{LiveConnection, LiveRecipe};
+use crate::matching::Workspace;
+use crate::observe::{live_connection, live_recipe};
+use crate::plan::{Action, Change, ParentRef, Plan, Subject};
+use crate::workato::wire::{CustomerUpdate, ImportState, NewConnection, NewCustomer};
 use crate::workato::{Client, ClientError, ConnectionFilter};
 
 /// How many customers are worked on at once; the client's pacing keeps the total within limits.
@@ -157,7 +159,7 @@ struct CustomerState {
     /// Folder id by manifest.
     folders: BTreeMap<String, u64>,
     /// The workspace's connections and recipes, read again after an import.
-    snapshot: Option<(Vec<wire::Connection>, Vec<wire::Recipe>)>,
+    snapshot: Option<Snapshot>,
 }
 
 async fn run_customer(
@@ -177,14 +179,15 @@ async fn run_customer(
         snapshot: None,
     };
     for change in &changes {
-        if let (Some(folder), Some(manifest)) = (change.target.folder_id, manifest_of(change)) {
-            state.folders.entry(manifest).or_insert(folder);
+        if let (Some(folder), Some(manifest)) = (change.target.folder_id, change.subject.manifest())
+        {
+            state.folders.entry(manifest.to_owned()).or_insert(folder);
         }
     }
     let mut failed_phase: Option<u8> = None;
     let mut gate: Option<Gate> = None;
     // (manifest, connection name) of every authorization that failed in this run: a recipe that
-    // needs one of them is not started (Workato's refusal is never the check, ARCHITECTURE.md).
+    // needs one of them is not started (Workato's refusal is never the check).
     let mut unauthorized: Vec<(String, String)> = Vec::new();
     for change in &changes {
         if let Some(phase) = failed_phase.filter(|phase| change.phase > *phase) {
@@ -244,10 +247,13 @@ async fn run_customer(
             Err(error) => {
                 outcome.failed += 1;
                 failed_phase = Some(failed_phase.map_or(change.phase, |p| p.min(change.phase)));
-                if change.kind == Kind::Connection
-                    && let Some(failed) = connection_of(change, options)
+                if let Subject::Connection {
+                    manifest,
+                    connection,
+                } = &change.subject
+                    && let Ok((_, declared)) = desired_connection(options, manifest, connection)
                 {
-                    unauthorized.push(failed);
+                    unauthorized.push((manifest.clone(), declared.name.clone()));
                 }
                 emit(ApplyEvent::failed_of(change, error));
             }
@@ -256,58 +262,58 @@ async fn run_customer(
     outcome
 }
 
-/// (manifest, connection name) of a connection change.
-fn connection_of(change: &Change, options: &ApplyOptions) -> Option<(String, String)> {
-    let (manifest_key, connection_key) = connection_reference(&change.key).split_once('.')?;
-    let connection = options
-        .desired
-        .manifests
-        .get(manifest_key)?
-        .connections
-        .iter()
-        .find(|c| c.key == connection_key)?;
-    Some((manifest_key.to_owned(), connection.name.clone()))
-}
-
 /// For a recipe start: the name of a connection it needs whose authorization failed in this run.
 fn unmet_need(
     change: &Change,
     unauthorized: &[(String, String)],
     options: &ApplyOptions,
 ) -> Option<String> {
-    if change.kind != Kind::Recipe || unauthorized.is_empty() {
+    let Subject::Recipe { manifest, recipe } = &change.subject else {
         return None;
-    }
-    let (manifest_key, recipe_name) = change.key.split_once('/')?;
+    };
     let recipe = options
         .desired
         .manifests
-        .get(manifest_key)?
+        .get(manifest)?
         .recipes
         .iter()
-        .find(|r| r.name == recipe_name)?;
+        .find(|r| &r.name == recipe)?;
     recipe
         .needs
         .iter()
         .find(|need| {
             unauthorized
                 .iter()
-                .any(|(manifest, name)| manifest == manifest_key && name == *need)
+                .any(|(failed_manifest, name)| failed_manifest == manifest && name == *need)
         })
         .cloned()
 }
 
-/// The manifest key of a change's key (`m`, `m.c`, `m/Recipe`, `m.c/user/…`).
-fn manifest_of(change: &Change) -> Option<String> {
-    match change.kind {
-        Kind::Customer | Kind::Gate => None,
-        _ => change.key.split(['.', '/']).next().map(str::to_owned),
-    }
+/// The manifest `key` of the file.
+fn desired_manifest<'o>(
+    options: &'o ApplyOptions,
+    key: &str,
+) -> Result<&'o DesiredManifest, String> {
+    options
+        .desired
+        .manifests
+        .get(key)
+        .ok_or_else(|| format!("manifest `{key}` is not in the file"))
 }
 
-/// `m.c` of a connection or runtime connection key.
-fn connection_reference(key: &str) -> &str {
-    key.split('/').next().unwrap_or(key)
+/// The connection `connection` of manifest `manifest` of the file.
+fn desired_connection<'o>(
+    options: &'o ApplyOptions,
+    manifest: &str,
+    connection: &str,
+) -> Result<(&'o DesiredManifest, &'o DesiredConnection), String> {
+    let declared = desired_manifest(options, manifest)?;
+    let found = declared
+        .connections
+        .iter()
+        .find(|c| c.key == connection)
+        .ok_or_else(|| format!("connection `{manifest}.{connection}` is not in the file"))?;
+    Ok((declared, found))
 }
 
 fn describe(error: ClientError) -> String {
@@ -342,8 +348,8 @@ async fn execute(
         .iter()
         .find(|c| c.external_id == customer_key)
         .ok_or_else(|| format!("customer `{customer_key}` is not in the file"))?;
-    match (change.kind, change.action) {
-        (Kind::Customer, Action::Create) => {
+    match (&change.subject, change.action) {
+        (Subject::Customer, Action::Create) => {
             let new = NewCustomer {
                 name: desired.name.clone(),
                 notification_email: desired.notification_email.clone(),
@@ -370,7 +376,7 @@ async fn execute(
             state.customer_id = Some(created.id);
             Ok(())
         }
-        (Kind::Customer, _) => {
+        (Subject::Customer, _) => {
             let id = customer_id(state)?;
             let update = CustomerUpdate {
                 name: Some(desired.name.clone()),
@@ -382,15 +388,12 @@ async fn execute(
                 .map_err(describe)?;
             Ok(())
         }
-        (Kind::Folder, Action::Create) => {
+        (Subject::Folder { manifest }, Action::Create) => {
             let id = customer_id(state)?;
-            let manifest = manifest_of(change).unwrap_or_default();
-            let name = options
-                .desired
-                .manifests
-                .get(&manifest)
-                .map(|m| m.folder.clone())
-                .ok_or_else(|| format!("manifest `{manifest}` is not in the file"))?;
+            let name = match &change.target.name {
+                Some(name) => name.clone(),
+                None => desired_manifest(options, manifest)?.folder.clone(),
+            };
             let folder = match client.create_folder(id, &name, None).await {
                 Ok(folder) => folder,
                 Err(error) if error.is_outcome_unknown() => {
@@ -409,15 +412,25 @@ async fn execute(
             record(
                 client,
                 id,
-                property::folder(&manifest),
+                property::folder(manifest),
                 folder.id.to_string(),
             )
             .await
         }
-        (Kind::Package, _) => import(client, change, state, options).await,
-        (Kind::Connection, _) => authorize(client, change, state, options).await,
-        (Kind::Recipe, _) => start(client, change, state).await,
-        (Kind::RuntimeConnection, Action::Delete) => {
+        (Subject::Package { manifest }, _) => {
+            import(client, manifest, change, state, options).await
+        }
+        (
+            Subject::Connection {
+                manifest,
+                connection,
+            },
+            _,
+        ) => authorize(client, manifest, connection, change, state, options).await,
+        (Subject::Recipe { manifest, recipe }, _) => {
+            start(client, manifest, recipe, change, state).await
+        }
+        (Subject::RuntimeConnection { .. }, Action::Delete) => {
             let id = customer_id(state)?;
             let connection = change
                 .target
@@ -428,24 +441,22 @@ async fn execute(
                 .await
                 .map_err(describe)
         }
-        (Kind::RuntimeConnection, Action::Update) => {
+        (Subject::RuntimeConnection { .. }, Action::Update) => {
             let id = customer_id(state)?;
             let connection = change
                 .target
                 .connection_id
                 .ok_or("the connection's id is unknown")?;
+            let name = change.target.name.clone().ok_or("the plan gives no name")?;
             let mut body = Map::new();
-            body.insert(
-                "name".to_owned(),
-                change.after.get("name").cloned().unwrap_or(Value::Null),
-            );
+            body.insert("name".to_owned(), Value::String(name));
             client
                 .update_connection(id, connection, &body)
                 .await
                 .map(|_| ())
                 .map_err(describe)
         }
-        (Kind::RuntimeConnection, Action::Replace) => {
+        (Subject::RuntimeConnection { user, .. }, Action::Replace) => {
             let id = customer_id(state)?;
             if let Some(connection) = change.target.connection_id {
                 client
@@ -453,15 +464,15 @@ async fn execute(
                     .await
                     .map_err(describe)?;
             }
-            create_runtime_connection(client, change, state, options).await
+            create_runtime_connection(client, user, change, state, options).await
         }
-        (Kind::RuntimeConnection, _) => {
-            create_runtime_connection(client, change, state, options).await
+        (Subject::RuntimeConnection { user, .. }, _) => {
+            create_runtime_connection(client, user, change, state, options).await
         }
-        (kind, action) => Err(format!(
+        (subject, action) => Err(format!(
             "`{}` of a {} is not something apply does in this version",
             action.as_str(),
-            kind.as_str()
+            subject.kind().as_str()
         )),
     }
 }
@@ -472,11 +483,10 @@ fn customer_id(state: &CustomerState) -> Result<u64, String> {
     })
 }
 
-fn folder_id(state: &CustomerState, change: &Change) -> Result<u64, String> {
-    let manifest = manifest_of(change).unwrap_or_default();
+fn folder_id(state: &CustomerState, manifest: &str, change: &Change) -> Result<u64, String> {
     state
         .folders
-        .get(&manifest)
+        .get(manifest)
         .copied()
         .or(change.target.folder_id)
         .ok_or_else(|| format!("the folder of manifest `{manifest}` does not exist"))
@@ -493,21 +503,17 @@ async fn record(client: &Client, customer: u64, name: String, value: String) -> 
 
 async fn import(
     client: &Client,
+    manifest_key: &str,
     change: &Change,
     state: &mut CustomerState,
     options: &ApplyOptions,
 ) -> Result<(), String> {
     let id = customer_id(state)?;
-    let folder = folder_id(state, change)?;
-    let manifest_key = manifest_of(change).unwrap_or_default();
-    let manifest = options
-        .desired
-        .manifests
-        .get(&manifest_key)
-        .ok_or_else(|| format!("manifest `{manifest_key}` is not in the file"))?;
+    let folder = folder_id(state, manifest_key, change)?;
+    let manifest = desired_manifest(options, manifest_key)?;
     let zip = options
         .zips
-        .get(&manifest_key)
+        .get(manifest_key)
         .ok_or_else(|| format!("the package of `{manifest_key}` is not loaded"))?;
     let started = client
         .import_package(id, folder, zip, manifest.restart_recipes)
@@ -556,8 +562,8 @@ async fn import(
         .collect();
     state.snapshot = None;
     let mut properties = BTreeMap::new();
-    properties.insert(property::digest(&manifest_key), manifest.digest.clone());
-    properties.insert(property::folder(&manifest_key), folder.to_string());
+    properties.insert(property::digest(manifest_key), manifest.digest.clone());
+    properties.insert(property::folder(manifest_key), folder.to_string());
     client
         .upsert_properties(id, &properties)
         .await
@@ -569,12 +575,46 @@ async fn import(
     }
 }
 
+/// The workspace's connections (runtime ones included) and recipes, as the model reads them.
+struct Snapshot {
+    connections: Vec<LiveConnection>,
+    recipes: Vec<LiveRecipe>,
+}
+
+impl Snapshot {
+    fn workspace(&self) -> Workspace<'_> {
+        Workspace {
+            connections: &self.connections,
+            recipes: &self.recipes,
+            folders: None,
+        }
+    }
+
+    /// The default connection of a desired connection, by the rule `diff` used (`matching`).
+    fn default_connection(
+        &self,
+        manifest: &DesiredManifest,
+        folder_id: Option<u64>,
+        connection: &DesiredConnection,
+    ) -> Option<&LiveConnection> {
+        let workspace = self.workspace();
+        let recipes: Vec<&LiveRecipe> = manifest
+            .recipes
+            .iter()
+            .filter_map(|recipe| workspace.recipe(&recipe.name, folder_id))
+            .collect();
+        workspace
+            .default_connection(&connection.name, &connection.provider, recipes)
+            .found
+    }
+}
+
 /// The workspace's connections (runtime ones included) and recipes, read once per customer
 /// after the changes that create them.
 async fn snapshot<'s>(
     client: &Client,
     state: &'s mut CustomerState,
-) -> Result<&'s (Vec<wire::Connection>, Vec<wire::Recipe>), String> {
+) -> Result<&'s Snapshot, String> {
     if state.snapshot.is_none() {
         let id = customer_id(state)?;
         let filter = ConnectionFilter {
@@ -586,7 +626,10 @@ async fn snapshot<'s>(
             .await
             .map_err(describe)?;
         let recipes = client.list_recipes(id).await.map_err(describe)?;
-        state.snapshot = Some((connections, recipes));
+        state.snapshot = Some(Snapshot {
+            connections: connections.into_iter().map(live_connection).collect(),
+            recipes: recipes.into_iter().map(live_recipe).collect(),
+        });
     }
     state
         .snapshot
@@ -594,57 +637,17 @@ async fn snapshot<'s>(
         .ok_or_else(|| "no snapshot".to_owned())
 }
 
-/// The default connection of `m.c`: the one the manifest's recipes use for its provider, else
-/// the one with its name and provider and no end user.
-fn find_default_connection(
-    snapshot: &(Vec<wire::Connection>, Vec<wire::Recipe>),
-    manifest: &crate::desired::DesiredManifest,
-    name: &str,
-    provider: &str,
-) -> Option<u64> {
-    let (connections, recipes) = snapshot;
-    let is_default = |c: &wire::Connection| {
-        c.name == name
-            && c.connector() == provider
-            && c.external_id.is_none()
-            && c.parent_id.is_none()
-    };
-    recipes
-        .iter()
-        .filter(|r| manifest.recipes.iter().any(|d| d.name == r.name))
-        .flat_map(|r| r.config.iter())
-        .filter_map(|entry| entry.account_id)
-        .find(|id| connections.iter().any(|c| c.id == *id && is_default(c)))
-        .or_else(|| {
-            connections
-                .iter()
-                .filter(|c| is_default(c))
-                .map(|c| c.id)
-                .min()
-        })
-}
-
 async fn authorize(
     client: &Client,
+    manifest_key: &str,
+    connection_key: &str,
     change: &Change,
     state: &mut CustomerState,
     options: &ApplyOptions,
 ) -> Result<(), String> {
     let id = customer_id(state)?;
-    let reference = connection_reference(&change.key).to_owned();
-    let (manifest_key, connection_key) = reference
-        .split_once('.')
-        .ok_or_else(|| format!("`{reference}` is not `<manifest>.<connection>`"))?;
-    let manifest = options
-        .desired
-        .manifests
-        .get(manifest_key)
-        .ok_or_else(|| format!("manifest `{manifest_key}` is not in the file"))?;
-    let connection = manifest
-        .connections
-        .iter()
-        .find(|c| c.key == connection_key)
-        .ok_or_else(|| format!("connection `{reference}` is not in the file"))?;
+    let (manifest, connection) = desired_connection(options, manifest_key, connection_key)?;
+    let reference = format!("{manifest_key}.{connection_key}");
     let input = options
         .inputs
         .get(&(change.customer.clone(), reference.clone()))
@@ -652,8 +655,12 @@ async fn authorize(
     let connection_id = match change.target.connection_id {
         Some(found) => found,
         None => {
-            let snapshot = snapshot(client, state).await?;
-            find_default_connection(snapshot, manifest, &connection.name, &connection.provider)
+            // Imported by this apply: found now by the rule the plan uses.
+            let folder = state.folders.get(manifest_key).copied();
+            snapshot(client, state)
+                .await?
+                .default_connection(manifest, folder, connection)
+                .map(|c| c.id)
                 .ok_or_else(|| {
                     format!(
                         "connection \"{}\" is not in the workspace (was the package imported?)",
@@ -675,44 +682,51 @@ async fn authorize(
         input.fingerprint(&options.fingerprint_key),
     )
     .await?;
+    let updated = live_connection(updated);
+    let authorized = updated.is_authorized();
+    let error = updated.authorization_error.clone();
     if let Some(cached) = state.snapshot.as_mut()
-        && let Some(entry) = cached.0.iter_mut().find(|c| c.id == connection_id)
+        && let Some(entry) = cached
+            .connections
+            .iter_mut()
+            .find(|c| c.id == connection_id)
     {
-        *entry = updated.clone();
+        *entry = updated;
     }
-    if updated.authorization_status.as_deref() == Some("success") {
+    if authorized {
         Ok(())
     } else {
         Err(format!(
             "Workato did not authorize connection \"{}\": {}",
             connection.name,
-            updated
-                .authorization_error
-                .clone()
-                .unwrap_or_else(|| "no reason given".to_owned())
+            error.unwrap_or_else(|| "no reason given".to_owned())
         ))
     }
 }
 
-async fn start(client: &Client, change: &Change, state: &mut CustomerState) -> Result<(), String> {
+async fn start(
+    client: &Client,
+    manifest_key: &str,
+    recipe_name: &str,
+    change: &Change,
+    state: &mut CustomerState,
+) -> Result<(), String> {
     let id = customer_id(state)?;
-    let (manifest_key, recipe_name) = change
-        .key
-        .split_once('/')
-        .ok_or_else(|| format!("`{}` is not `<manifest>/<recipe>`", change.key))?;
     let recipe_id = match change.target.recipe_id {
         Some(found) => found,
         None => {
+            // Imported by this apply: found now by the rule the plan uses.
             let folder = state.folders.get(manifest_key).copied();
-            let (_, recipes) = snapshot(client, state).await?;
-            let mut candidates: Vec<&wire::Recipe> =
-                recipes.iter().filter(|r| r.name == recipe_name).collect();
-            candidates.sort_by_key(|r| (r.folder_id != folder, r.id));
-            candidates.first().map(|r| r.id).ok_or_else(|| {
-                format!(
-                    "recipe \"{recipe_name}\" is not in the workspace (was the package imported?)"
-                )
-            })?
+            snapshot(client, state)
+                .await?
+                .workspace()
+                .recipe(recipe_name, folder)
+                .map(|r| r.id)
+                .ok_or_else(|| {
+                    format!(
+                        "recipe \"{recipe_name}\" is not in the workspace (was the package imported?)"
+                    )
+                })?
         }
     };
     match client.start_recipe(id, recipe_id).await {
@@ -725,45 +739,49 @@ async fn start(client: &Client, change: &Change, state: &mut CustomerState) -> R
 
 async fn create_runtime_connection(
     client: &Client,
+    user: &str,
     change: &Change,
     state: &mut CustomerState,
     options: &ApplyOptions,
 ) -> Result<(), String> {
     let id = customer_id(state)?;
-    let folder = folder_id(state, change)?;
-    let reference = connection_reference(&change.key).to_owned();
-    let text = |field: &str| {
-        change
-            .after
-            .get(field)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let name = text("name").ok_or("the plan gives no name")?;
-    let provider = text("provider").ok_or("the plan gives no provider")?;
-    let external_id = text("external_id").ok_or("the plan gives no end user")?;
-    let function = change.key.split('/').nth(2).map(str::to_owned);
-    let mut parent_id = change.after.get("parent_id").and_then(Value::as_u64);
-    if parent_id.is_none() && function.is_none() {
-        // `parent: default` whose parent the plan could not know yet (imported by this apply).
-        if let Some((manifest_key, connection_key)) = reference.split_once('.')
-            && let Some(manifest) = options.desired.manifests.get(manifest_key)
-            && let Some(connection) = manifest
-                .connections
-                .iter()
-                .find(|c| c.key == connection_key && c.parent == Parent::Default)
-        {
-            let snapshot = snapshot(client, state).await?;
-            parent_id =
-                find_default_connection(snapshot, manifest, &connection.name, &connection.provider);
+    let manifest_key = change.subject.manifest().unwrap_or_default();
+    let folder = folder_id(state, manifest_key, change)?;
+    let name = change.target.name.clone().ok_or("the plan gives no name")?;
+    let provider = change
+        .target
+        .provider
+        .clone()
+        .ok_or("the plan gives no provider")?;
+    let parent_id = match &change.target.parent {
+        ParentRef::None => None,
+        ParentRef::Connection(parent) => Some(*parent),
+        ParentRef::DefaultOf {
+            manifest,
+            connection,
+        } => {
+            // The plan chose the default connection as parent; it was imported by this apply.
+            let (declared_manifest, declared) = desired_connection(options, manifest, connection)?;
+            let folder = state.folders.get(manifest).copied();
+            let found = snapshot(client, state)
+                .await?
+                .default_connection(declared_manifest, folder, declared)
+                .map(|c| c.id)
+                .ok_or_else(|| {
+                    format!(
+                        "the parent connection \"{}\" is not in the workspace",
+                        declared.name
+                    )
+                })?;
+            Some(found)
         }
-    }
+    };
     let new = NewConnection {
         name: name.clone(),
         provider: provider.clone(),
         folder_id: Some(folder),
         parent_id,
-        external_id: Some(external_id.clone()),
+        external_id: Some(user.to_owned()),
         shell_connection: true,
         input: None,
         oauth_token_pair: None,
@@ -776,7 +794,7 @@ async fn create_runtime_connection(
                 include_runtime_connections: true,
                 provider: Some(provider),
                 folder_id: None,
-                external_id: Some(external_id),
+                external_id: Some(user.to_owned()),
             };
             let existing = client
                 .list_connections(id, &filter)
@@ -824,6 +842,7 @@ async fn check_gate(
     else {
         return Gate::Unknown("the customer is not in the file".to_owned());
     };
+    let folders = state.folders.clone();
     let snapshot = match snapshot(client, state).await {
         Ok(snapshot) => snapshot,
         Err(error) => return Gate::Unknown(error),
@@ -832,11 +851,11 @@ async fn check_gate(
         let Some(manifest) = options.desired.manifests.get(manifest_key) else {
             continue;
         };
+        let folder = folders.get(manifest_key).copied();
         for connection in manifest.connections.iter().filter(|c| !c.runtime_users) {
-            let authorized =
-                find_default_connection(snapshot, manifest, &connection.name, &connection.provider)
-                    .and_then(|found| snapshot.0.iter().find(|c| c.id == found))
-                    .is_some_and(|c| c.authorization_status.as_deref() == Some("success"));
+            let authorized = snapshot
+                .default_connection(manifest, folder, connection)
+                .is_some_and(LiveConnection::is_authorized);
             if !authorized {
                 return Gate::Closed(format!(
                     "connection \"{}\" is not authorized",
@@ -845,7 +864,10 @@ async fn check_gate(
             }
         }
         for required in &manifest.required {
-            let running = snapshot.1.iter().any(|r| &r.name == required && r.running);
+            let running = snapshot
+                .workspace()
+                .recipe(required, folder)
+                .is_some_and(|recipe| recipe.running);
             if !running {
                 return Gate::Closed(format!("recipe \"{required}\" is not running"));
             }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::apply::{ApplyEvent, ApplyOptions, IMPORT_TIMEOUT, apply};
 use crate::cli::{ApplyArgs, ApplyFormat, ExitStatus};
 use crate::credentials::{self, ConnectionInput};
-use crate::plan::{Action, Kind, Plan, Reason, budget_of, saved::SavedPlan};
+use crate::plan::{Action, Plan, Reason, Subject, budget_of, saved::SavedPlan};
 use crate::render::{self, Format, RenderContext};
 use crate::spec::Spec;
 
@@ -202,15 +202,18 @@ fn resolve_inputs(
 ) -> Result<BTreeMap<(String, String), ConnectionInput>, String> {
     let lookup = |name: &str| std::env::var(name).ok();
     let mut inputs = BTreeMap::new();
-    for change in plan
-        .changes
-        .iter()
-        .filter(|c| c.kind == Kind::Connection && c.action == Action::Authorize)
-    {
-        let reference = change.key.clone();
-        let Some((manifest_key, connection_key)) = reference.split_once('.') else {
+    for change in &plan.changes {
+        let Subject::Connection {
+            manifest: manifest_key,
+            connection: connection_key,
+        } = &change.subject
+        else {
             continue;
         };
+        if change.action != Action::Authorize {
+            continue;
+        }
+        let reference = format!("{manifest_key}.{connection_key}");
         let connection = spec
             .file
             .manifests
@@ -256,214 +259,23 @@ fn load_saved(path: &std::path::Path) -> Result<SavedPlan, String> {
     })
 }
 
-/// Refuses a saved plan that no longer describes reality, saying what changed since.
+/// Refuses a saved plan that no longer describes reality (`plan::saved::check`).
 fn check_saved(saved: &SavedPlan, observed: &Observed, args: &ApplyArgs) -> Result<(), String> {
-    let now = std::time::SystemTime::now()
+    let now_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
-    let mut problems = Vec::new();
-    if saved.base_url != observed.target_label {
-        problems.push(format!(
-            "the plan was made against `{}`, this run talks to `{}`",
-            saved.base_url, observed.target_label
-        ));
-    }
-    let age_hours = now.saturating_sub(saved.created_at_unix) / 3_600;
-    if age_hours >= args.max_age {
-        problems.push(format!(
-            "the plan is {age_hours} h old (made {}); `--max-age` is {} h",
-            saved.created_at, args.max_age
-        ));
-    }
-    let fresh = crate::plan::saved::save(
-        &observed.plan,
-        &observed.desired,
-        &observed.live,
-        &observed.target_label,
-        &observed.file_bytes,
-        now,
-    );
-    if fresh.file_digest != saved.file_digest {
-        problems.push(format!("`{}` changed since the plan", args.file.display()));
-    }
-    for (reference, fingerprint) in &saved.credential_fingerprints {
-        if fresh.credential_fingerprints.get(reference) != Some(fingerprint) {
-            problems.push(format!(
-                "the credentials of `{reference}` changed since the plan"
-            ));
-        }
-    }
-    for (customer, digest) in &saved.live_fingerprints {
-        let now_digest = fresh
-            .live_fingerprints
-            .get(customer)
-            .cloned()
-            .unwrap_or_else(|| {
-                // No change is planned for it any more: compare what it looks like now.
-                crate::plan::saved::customer_fingerprint(
-                    observed.live.customers.get(customer),
-                    &std::collections::BTreeSet::new(),
-                )
-            });
-        if &now_digest != digest {
-            problems.push(format!(
-                "customer `{customer}` changed in Workato since the plan"
-            ));
-        }
-    }
-    let saved_keys: Vec<String> = saved
-        .plan
-        .get("changes")
-        .and_then(|changes| changes.as_array())
-        .map(|changes| changes.iter().map(change_line).collect())
-        .unwrap_or_default();
-    let fresh_keys: Vec<String> = serde_json::to_value(&observed.plan)
-        .ok()
-        .and_then(|plan| plan.get("changes").and_then(|c| c.as_array()).cloned())
-        .map(|changes| changes.iter().map(change_line).collect())
-        .unwrap_or_default();
-    if problems.is_empty() && saved_keys == fresh_keys {
-        return Ok(());
-    }
-    if problems.is_empty() {
-        problems.push("a fresh plan differs from the saved one".to_owned());
-    }
-    let mut message = format!("refusing the saved plan:\n  {}", problems.join("\n  "));
-    let gone: Vec<&String> = saved_keys
-        .iter()
-        .filter(|k| !fresh_keys.contains(k))
-        .collect();
-    let new: Vec<&String> = fresh_keys
-        .iter()
-        .filter(|k| !saved_keys.contains(k))
-        .collect();
-    let mut differences: Vec<String> = Vec::new();
-    differences.extend(
-        gone.iter()
-            .map(|line| format!("- no longer planned: {line}")),
-    );
-    differences.extend(new.iter().map(|line| format!("+ newly planned: {line}")));
-    differences.extend(
-        moved_fields(saved, &observed.plan)
-            .iter()
-            .map(|line| format!("~ {line}")),
-    );
-    let fresh_plan = serde_json::to_value(&observed.plan).unwrap_or_default();
-    for (list, what) in [("blocked", "blocked"), ("pending_users", "pending")] {
-        let then = listed(&saved.plan, list);
-        let now = listed(&fresh_plan, list);
-        differences.extend(
-            then.iter()
-                .filter(|line| !now.contains(line))
-                .map(|line| format!("- no longer {what}: {line}")),
-        );
-        differences.extend(
-            now.iter()
-                .filter(|line| !then.contains(line))
-                .map(|line| format!("+ newly {what}: {line}")),
-        );
-    }
-    if !differences.is_empty() {
-        message.push_str("\nwhat a fresh plan says differently:");
-        for line in differences {
-            message.push_str(&format!("\n  {line}"));
-        }
-    }
-    message.push_str("\nmake a new plan with `embedctl plan --out`");
-    Err(message)
-}
-
-/// One line per entry of a plan's `blocked` or `pending_users` list.
-fn listed(plan: &serde_json::Value, list: &str) -> Vec<String> {
-    let entries = plan
-        .get(list)
-        .and_then(|entries| entries.as_array())
-        .cloned()
-        .unwrap_or_default();
-    entries
-        .iter()
-        .map(|entry| {
-            if list != "pending_users" {
-                return change_line(entry);
-            }
-            let field = |name: &str| entry.get(name).and_then(|v| v.as_str()).unwrap_or_default();
-            let function = entry
-                .get("recipe_function")
-                .and_then(|v| v.as_str())
-                .map(|function| format!(" (recipe function {function})"))
-                .unwrap_or_default();
-            format!(
-                "{} {} has to authorize {}{function}",
-                field("customer"),
-                field("user"),
-                field("connection")
-            )
-        })
-        .collect()
-}
-
-/// For each change planned both then and now: the compared live fields (`before`) whose value
-/// moved since the plan, as `<change>: <field> <then> → <now>` (values are masked in plans).
-fn moved_fields(saved: &SavedPlan, fresh: &Plan) -> Vec<String> {
-    let changes = |plan: Option<&serde_json::Value>| -> BTreeMap<String, serde_json::Value> {
-        plan.and_then(|plan| plan.get("changes"))
-            .and_then(|changes| changes.as_array())
-            .map(|changes| {
-                changes
-                    .iter()
-                    .map(|change| (change_line(change), change.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let then = changes(Some(&saved.plan));
-    let fresh = serde_json::to_value(fresh).ok();
-    let now = changes(fresh.as_ref());
-    // A field missing from `before` matched the file.
-    let show = |value: Option<&serde_json::Value>, missing: &str| {
-        value.map_or_else(|| missing.to_owned(), |value| value.to_string())
-    };
-    let mut lines = Vec::new();
-    for (line, before_then) in &then {
-        let Some(before_now) = now.get(line) else {
-            continue;
-        };
-        let field_map = |change: &serde_json::Value| {
-            change
-                .get("before")
-                .and_then(|before| before.as_object())
-                .cloned()
-                .unwrap_or_default()
-        };
-        let (old, new) = (field_map(before_then), field_map(before_now));
-        let fields: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-        for field in fields {
-            if old.get(field) != new.get(field) {
-                lines.push(format!(
-                    "{line}: {field} in Workato {} → {}",
-                    show(old.get(field), "(matched the file)"),
-                    show(new.get(field), "(matches the file)")
-                ));
-            }
-        }
-    }
-    lines
-}
-
-fn change_line(change: &serde_json::Value) -> String {
-    let field = |name: &str| {
-        change
-            .get(name)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    format!(
-        "{} {} {} {} ({})",
-        field("customer"),
-        field("action"),
-        field("kind"),
-        field("key"),
-        field("reason")
+    let file_label = args.file.display().to_string();
+    crate::plan::saved::check(
+        saved,
+        &crate::plan::saved::Fresh {
+            plan: &observed.plan,
+            desired: &observed.desired,
+            live: &observed.live,
+            target_label: &observed.target_label,
+            file_bytes: &observed.file_bytes,
+            file_label: &file_label,
+            now_unix,
+            max_age_hours: args.max_age,
+        },
     )
 }

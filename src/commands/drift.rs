@@ -82,8 +82,8 @@ fn line(change: &Change) -> String {
         } else {
             change.action.marker()
         },
-        change.kind.as_str(),
-        change.key,
+        change.kind().as_str(),
+        change.key(),
         change.reason.as_str()
     );
     if let Some(why) = &change.blocked_by {

@@ -39,7 +39,7 @@ pub fn budget_of(changes: &[Change], share: f64) -> ApiBudget {
     let mut add = |family: EndpointFamily, count: u64| *calls.entry(family).or_default() += count;
     let mut gate_checks = std::collections::BTreeSet::new();
     for change in changes {
-        match (change.kind, change.action) {
+        match (change.kind(), change.action) {
             (Kind::Customer, Action::Create) => add(EndpointFamily::CustomersCreate, 1),
             (Kind::Customer, _) => add(EndpointFamily::Customers, 1),
             (Kind::Folder, Action::Create) => {

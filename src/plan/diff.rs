@@ -8,7 +8,10 @@
 
 use serde_json::{Value, json};
 
-use super::{Action, Change, Kind, PendingUser, Plan, Reason, SkippedCustomer, Target, Unmanaged};
+use super::{
+    Action, Change, Kind, ParentRef, PendingUser, Plan, Reason, SkippedCustomer, Subject, Target,
+    Unmanaged,
+};
 use crate::credentials::short_fingerprint;
 use crate::desired::{
     CredentialState, Desired, DesiredConnection, DesiredCustomer, DesiredManifest, DesiredUser,
@@ -86,8 +89,7 @@ impl<'a> CustomerDiff<'a> {
         &self,
         phase: u8,
         action: Action,
-        kind: Kind,
-        key: String,
+        subject: Subject,
         reason: Reason,
         before: Value,
         after: Value,
@@ -97,8 +99,7 @@ impl<'a> CustomerDiff<'a> {
             customer: self.customer.external_id.clone(),
             phase,
             action,
-            kind,
-            key,
+            subject,
             reason,
             before,
             after,
@@ -111,7 +112,7 @@ impl<'a> CustomerDiff<'a> {
     /// in Workato (none: never sent), `after` what the plan shows for the new one.
     fn plan_authorize(
         &mut self,
-        reference: &str,
+        subject: Subject,
         recorded: Option<&str>,
         after: String,
         target: &Target,
@@ -128,8 +129,7 @@ impl<'a> CustomerDiff<'a> {
         let change = self.change(
             3,
             Action::Authorize,
-            Kind::Connection,
-            reference.to_owned(),
+            subject,
             reason,
             before,
             json!({ "fingerprint": after }),
@@ -164,8 +164,7 @@ impl<'a> CustomerDiff<'a> {
                 let change = self.change(
                     1,
                     Action::Create,
-                    Kind::Customer,
-                    self.customer.external_id.clone(),
+                    Subject::Customer,
                     Reason::CustomerMissing,
                     Value::Null,
                     json!({
@@ -187,8 +186,7 @@ impl<'a> CustomerDiff<'a> {
                     let change = self.change(
                         1,
                         Action::Update,
-                        Kind::Customer,
-                        self.customer.external_id.clone(),
+                        Subject::Customer,
                         Reason::CustomerChanged,
                         Value::Object(before),
                         Value::Object(after),
@@ -200,9 +198,7 @@ impl<'a> CustomerDiff<'a> {
         }
     }
 
-    /// The live recipes of a manifest by package recipe name. Recipes are found by name among all
-    /// the workspace's recipes (imports create sub-folders); a name found more than once prefers
-    /// the manifest folder, then the lowest id.
+    /// The live recipes of a manifest by package recipe name (`matching`).
     fn manifest_recipes<'m>(
         &self,
         manifest: &'m DesiredManifest,
@@ -212,67 +208,44 @@ impl<'a> CustomerDiff<'a> {
             .recipes
             .iter()
             .map(|recipe| {
-                let found = self.live.and_then(|live| {
-                    let mut candidates: Vec<&LiveRecipe> = live
-                        .recipes
-                        .iter()
-                        .filter(|candidate| candidate.name == recipe.name)
-                        .collect();
-                    candidates.sort_by_key(|candidate| {
-                        let inside = match (folder_id, candidate.folder_id) {
-                            (Some(root), Some(folder)) => in_subtree(live, folder, root),
-                            _ => false,
-                        };
-                        (!inside, candidate.id)
-                    });
-                    candidates.first().copied()
-                });
+                let found = self
+                    .live
+                    .and_then(|live| live.workspace().recipe(&recipe.name, folder_id));
                 (recipe.name.as_str(), found)
             })
             .collect()
     }
 
-    /// The default (non-runtime) live connection of a desired connection: the one the manifest's
-    /// recipes use for that provider, else the one with its name and provider and no end user.
+    /// The default (non-runtime) live connection of a desired connection (`matching`); other
+    /// candidates are reported in a note.
     fn default_connection(
         &mut self,
         connection: &DesiredConnection,
         recipes: &[(&str, Option<&'a LiveRecipe>)],
     ) -> Option<&'a LiveConnection> {
         let live = self.live?;
-        let used: Option<u64> = recipes
-            .iter()
-            .filter_map(|(_, recipe)| *recipe)
-            .flat_map(|recipe| recipe.config.iter())
-            .filter(|entry| entry.provider == connection.provider)
-            .filter_map(|entry| entry.account_id)
-            .find(|id| {
-                live.connections
-                    .iter()
-                    .any(|c| c.id == *id && !c.is_runtime() && c.name == connection.name)
-            });
-        if let Some(id) = used {
-            return live.connections.iter().find(|c| c.id == id);
-        }
-        let candidates: Vec<&LiveConnection> = live
-            .connections
-            .iter()
-            .filter(|c| {
-                c.name == connection.name && c.provider == connection.provider && !c.is_runtime()
-            })
-            .collect();
-        if candidates.len() > 1 {
-            let ids: Vec<String> = candidates.iter().map(|c| c.id.to_string()).collect();
+        let matched = live.workspace().default_connection(
+            &connection.name,
+            &connection.provider,
+            recipes.iter().filter_map(|(_, recipe)| *recipe),
+        );
+        if let Some(found) = matched.found
+            && !matched.passed_over.is_empty()
+        {
+            let ids: Vec<String> = std::iter::once(found.id)
+                .chain(matched.passed_over.iter().copied())
+                .map(|id| id.to_string())
+                .collect();
             self.plan.notes.push(format!(
                 "customer `{}`: {} connections are named \"{}\" ({}): embedctl uses {}; delete or rename the others",
                 self.customer.external_id,
-                candidates.len(),
+                ids.len(),
                 connection.name,
                 ids.join(", "),
                 ids[0]
             ));
         }
-        candidates.into_iter().min_by_key(|c| c.id)
+        matched.found
     }
 
     // Phases 2 and 3 of one manifest.
@@ -297,13 +270,15 @@ impl<'a> CustomerDiff<'a> {
             let change = self.change(
                 2,
                 Action::Create,
-                Kind::Folder,
-                key.clone(),
+                Subject::Folder {
+                    manifest: key.clone(),
+                },
                 Reason::FolderMissing,
                 Value::Null,
                 json!({ "name": manifest.folder }),
                 Target {
                     customer_id,
+                    name: Some(manifest.folder.clone()),
                     ..Target::default()
                 },
             );
@@ -324,8 +299,9 @@ impl<'a> CustomerDiff<'a> {
             let change = self.change(
                 2,
                 Action::Import,
-                Kind::Package,
-                key.clone(),
+                Subject::Package {
+                    manifest: key.clone(),
+                },
                 reason,
                 recorded_digest.as_ref().map_or(Value::Null, |digest| {
                     json!({
@@ -377,6 +353,10 @@ impl<'a> CustomerDiff<'a> {
         let mut authorized_after: Vec<(String, Result<(), String>, Option<u64>)> = Vec::new();
         for connection in manifest.connections.iter().filter(|c| !c.runtime_users) {
             let reference = format!("{key}.{}", connection.key);
+            let subject = Subject::Connection {
+                manifest: key.clone(),
+                connection: connection.key.clone(),
+            };
             let live_connection = self.default_connection(connection, &recipes).cloned();
             let connection_id = live_connection.as_ref().map(|c| c.id);
             let authorized_now = live_connection
@@ -410,8 +390,7 @@ impl<'a> CustomerDiff<'a> {
                             let change = self.change(
                                 3,
                                 Action::Authorize,
-                                Kind::Connection,
-                                reference.clone(),
+                                subject.clone(),
                                 Reason::ConnectionNoCredentials,
                                 Value::Null,
                                 Value::Null,
@@ -442,8 +421,7 @@ impl<'a> CustomerDiff<'a> {
                             let change = self.change(
                                 3,
                                 Action::Authorize,
-                                Kind::Connection,
-                                reference.clone(),
+                                subject.clone(),
                                 Reason::ConnectionAuthFailed,
                                 json!({ "fingerprint": format!("fp:{}", short_fingerprint(&fingerprint)), "authorization_status": live_connection.as_ref().and_then(|c| c.authorization_status.clone()) }),
                                 json!({ "fingerprint": format!("fp:{}", short_fingerprint(&fingerprint)), "authorization_status": "success" }),
@@ -454,7 +432,7 @@ impl<'a> CustomerDiff<'a> {
                         }
                     } else {
                         let after = format!("fp:{}", short_fingerprint(&fingerprint));
-                        self.plan_authorize(&reference, recorded.as_deref(), after, &target);
+                        self.plan_authorize(subject.clone(), recorded.as_deref(), after, &target);
                         Ok(())
                     }
                 }
@@ -467,7 +445,7 @@ impl<'a> CustomerDiff<'a> {
                         Ok(())
                     } else {
                         let after = "(known at apply)".to_owned();
-                        self.plan_authorize(&reference, recorded.as_deref(), after, &target);
+                        self.plan_authorize(subject.clone(), recorded.as_deref(), after, &target);
                         Ok(())
                     }
                 }
@@ -488,7 +466,10 @@ impl<'a> CustomerDiff<'a> {
                 .iter()
                 .find(|(name, _)| *name == recipe.name)
                 .and_then(|(_, found)| *found);
-            let recipe_key = format!("{key}/{}", recipe.name);
+            let recipe_subject = Subject::Recipe {
+                manifest: key.clone(),
+                recipe: recipe.name.clone(),
+            };
             let target = Target {
                 customer_id,
                 folder_id,
@@ -514,8 +495,7 @@ impl<'a> CustomerDiff<'a> {
                 let change = self.change(
                     3,
                     Action::Start,
-                    Kind::Recipe,
-                    recipe_key,
+                    recipe_subject,
                     Reason::RecipeStoppedByWorkato,
                     json!({ "running": false, "stop_cause": cause }),
                     json!({ "running": true }),
@@ -551,8 +531,7 @@ impl<'a> CustomerDiff<'a> {
                 let change = self.change(
                     3,
                     Action::Start,
-                    Kind::Recipe,
-                    recipe_key,
+                    recipe_subject,
                     Reason::RecipeCannotStart,
                     json!({ "running": false }),
                     json!({ "running": true }),
@@ -565,8 +544,7 @@ impl<'a> CustomerDiff<'a> {
             let change = self.change(
                 3,
                 Action::Start,
-                Kind::Recipe,
-                recipe_key,
+                recipe_subject,
                 Reason::RecipeNotRunning,
                 json!({ "running": false }),
                 json!({ "running": true }),
@@ -644,17 +622,17 @@ impl<'a> CustomerDiff<'a> {
                     .iter()
                     .any(|u| c.external_id.as_deref() == Some(u.id.as_str()))
             }) {
-                let user = unlisted.external_id.clone().unwrap_or_default();
-                let key = function_of(&unlisted.name, &functions).map_or_else(
-                    || format!("{reference}/{user}"),
-                    |function| format!("{reference}/{user}/{function}"),
-                );
+                let subject = Subject::RuntimeConnection {
+                    manifest: key.clone(),
+                    connection: connection.key.clone(),
+                    user: unlisted.external_id.clone().unwrap_or_default(),
+                    function: function_of(&unlisted.name, &functions),
+                };
                 if self.customer.prune_runtime_users {
                     let change = self.change(
                         4,
                         Action::Delete,
-                        Kind::RuntimeConnection,
-                        key,
+                        subject,
                         Reason::RuntimeConnectionUnlisted,
                         json!({ "name": unlisted.name }),
                         Value::Null,
@@ -670,7 +648,7 @@ impl<'a> CustomerDiff<'a> {
                     self.plan.unmanaged.push(Unmanaged {
                         customer: self.customer.external_id.clone(),
                         kind: Kind::RuntimeConnection,
-                        key,
+                        key: subject.key(&self.customer.external_id),
                         reason: Reason::RuntimeConnectionUnlisted,
                         id: Some(unlisted.id),
                     });
@@ -699,9 +677,20 @@ impl<'a> CustomerDiff<'a> {
         };
         // A dedicated connection never has a parent (the parent connection trap).
         let wanted_parent = if function.is_some() { None } else { parent_id };
-        let key = match function {
-            Some(function) => format!("{reference}/{}/{function}", user.id),
-            None => format!("{reference}/{}", user.id),
+        let parent = match (function, connection.parent, wanted_parent) {
+            (Some(_), _, _) | (None, Parent::None, _) => ParentRef::None,
+            (None, Parent::Default, Some(id)) => ParentRef::Connection(id),
+            // The default connection comes with this plan's import: apply finds it then.
+            (None, Parent::Default, None) => ParentRef::DefaultOf {
+                manifest: manifest.key.clone(),
+                connection: connection.key.clone(),
+            },
+        };
+        let subject = Subject::RuntimeConnection {
+            manifest: manifest.key.clone(),
+            connection: connection.key.clone(),
+            user: user.id.clone(),
+            function: function.map(str::to_owned),
         };
         let found = live_runtime.iter().find(|c| {
             c.external_id.as_deref() == Some(user.id.as_str())
@@ -711,7 +700,9 @@ impl<'a> CustomerDiff<'a> {
             customer_id,
             folder_id: outlook.folder_id,
             connection_id: found.map(|c| c.id),
-            parent_id: wanted_parent,
+            name: Some(name.clone()),
+            provider: Some(connection.provider.clone()),
+            parent,
             ..Target::default()
         };
         let pending = |connection_id: Option<u64>| PendingUser {
@@ -722,13 +713,11 @@ impl<'a> CustomerDiff<'a> {
             connection_id,
             reason: Reason::RuntimeConnectionPending,
         };
-        let _ = manifest;
         let change = match found {
             None => Some(self.change(
                 4,
                 Action::Create,
-                Kind::RuntimeConnection,
-                key,
+                subject.clone(),
                 Reason::RuntimeConnectionMissing,
                 Value::Null,
                 json!({
@@ -742,8 +731,7 @@ impl<'a> CustomerDiff<'a> {
             Some(live) if live.parent_id != wanted_parent => Some(self.change(
                 4,
                 Action::Replace,
-                Kind::RuntimeConnection,
-                key,
+                subject.clone(),
                 Reason::RuntimeConnectionWrongParent,
                 json!({ "name": live.name, "parent_id": live.parent_id }),
                 json!({ "name": name, "parent_id": wanted_parent }),
@@ -752,8 +740,7 @@ impl<'a> CustomerDiff<'a> {
             Some(live) if live.name != name => Some(self.change(
                 4,
                 Action::Update,
-                Kind::RuntimeConnection,
-                key,
+                subject.clone(),
                 Reason::RuntimeConnectionRenamed,
                 json!({ "name": live.name }),
                 json!({ "name": name }),
@@ -789,29 +776,6 @@ impl<'a> CustomerDiff<'a> {
             }
         }
     }
-}
-
-/// Whether `folder` is `root` or inside it, by the folders observe read; without them, only
-/// `root` itself counts.
-fn in_subtree(live: &LiveCustomer, folder: u64, root: u64) -> bool {
-    let Some(folders) = &live.projects else {
-        return folder == root;
-    };
-    let mut current = Some(folder);
-    // Bounded walk: a malformed tree with a cycle must not hang the plan.
-    for _ in 0..64 {
-        match current {
-            Some(id) if id == root => return true,
-            Some(id) => {
-                current = folders
-                    .iter()
-                    .find(|f| f.id == id)
-                    .and_then(|f| f.parent_id)
-            }
-            None => return false,
-        }
-    }
-    false
 }
 
 /// The recipe function a runtime connection's name ends with (`… - <function>`), matched

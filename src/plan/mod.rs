@@ -9,7 +9,7 @@ pub mod saved;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use budget::{ApiBudget, FamilyBudget, budget_of};
@@ -18,8 +18,8 @@ pub use diff::diff;
 /// The JSON format version of a rendered plan.
 pub const FORMAT_VERSION: &str = "1.0";
 
-/// Everything a plan says.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+/// Everything a plan says. A saved plan is read back into the same types.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// Changes apply will make, ordered by customer, then phase.
     pub changes: Vec<Change>,
@@ -35,48 +35,168 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
-/// One change.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One change: what it is about (`subject`), what it does, and everything apply needs to carry
+/// it out (`target`), so that apply never works out again what the plan meant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// The customer's `external_id`.
     pub customer: String,
     /// 1 customer, 2 package, 3 activation, 4 runtime users.
     pub phase: u8,
     pub action: Action,
-    pub kind: Kind,
-    /// What the change is about, readable and stable (`files-sync`, `files-sync.partner_app`,
-    /// `files-sync/List files`, `files-sync.dropbox/user-a/Get file`).
-    pub key: String,
+    /// What the change is about.
+    pub subject: Subject,
     pub reason: Reason,
     /// The compared fields as they are, secrets masked; `null` for a create.
     pub before: Value,
     /// The compared fields as they will be, secrets masked.
     pub after: Value,
     /// Why a blocked change cannot happen (only in `blocked`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<String>,
     /// The Workato ids apply needs (customer, folder, connection, recipe), when known.
     pub target: Target,
 }
 
-/// The ids of the objects a change touches; absent ids are created by earlier changes.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+impl Change {
+    /// The kind of object the change is about.
+    pub fn kind(&self) -> Kind {
+        self.subject.kind()
+    }
+
+    /// What the change is about, for people: readable and stable (`acme-001`, `files-sync`,
+    /// `files-sync.partner_app`, `files-sync/List files`, `files-sync.dropbox/user-a/Get file`).
+    /// Derived from the subject for display only; nothing parses it.
+    pub fn key(&self) -> String {
+        self.subject.key(&self.customer)
+    }
+}
+
+/// What a change is about, by the natural keys of the file.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Subject {
+    /// The customer (managed user) itself.
+    Customer,
+    /// The project a manifest is imported into.
+    Folder { manifest: String },
+    /// A manifest's package.
+    Package { manifest: String },
+    /// A default connection of a manifest, by its key in the file.
+    Connection {
+        manifest: String,
+        connection: String,
+    },
+    /// A recipe of a manifest's package, by name.
+    Recipe { manifest: String, recipe: String },
+    /// An end user's runtime user connection: the manifest's connection key, the end user's id,
+    /// and the recipe function it is dedicated to, if any.
+    RuntimeConnection {
+        manifest: String,
+        connection: String,
+        user: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        function: Option<String>,
+    },
+}
+
+impl Subject {
+    /// The kind of object.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Subject::Customer => Kind::Customer,
+            Subject::Folder { .. } => Kind::Folder,
+            Subject::Package { .. } => Kind::Package,
+            Subject::Connection { .. } => Kind::Connection,
+            Subject::Recipe { .. } => Kind::Recipe,
+            Subject::RuntimeConnection { .. } => Kind::RuntimeConnection,
+        }
+    }
+
+    /// The manifest the subject belongs to (none for the customer).
+    pub fn manifest(&self) -> Option<&str> {
+        match self {
+            Subject::Customer => None,
+            Subject::Folder { manifest }
+            | Subject::Package { manifest }
+            | Subject::Connection { manifest, .. }
+            | Subject::Recipe { manifest, .. }
+            | Subject::RuntimeConnection { manifest, .. } => Some(manifest),
+        }
+    }
+
+    /// The display key (see `Change::key`).
+    pub fn key(&self, customer: &str) -> String {
+        match self {
+            Subject::Customer => customer.to_owned(),
+            Subject::Folder { manifest } | Subject::Package { manifest } => manifest.clone(),
+            Subject::Connection {
+                manifest,
+                connection,
+            } => format!("{manifest}.{connection}"),
+            Subject::Recipe { manifest, recipe } => format!("{manifest}/{recipe}"),
+            Subject::RuntimeConnection {
+                manifest,
+                connection,
+                user,
+                function,
+            } => match function {
+                Some(function) => format!("{manifest}.{connection}/{user}/{function}"),
+                None => format!("{manifest}.{connection}/{user}"),
+            },
+        }
+    }
+}
+
+/// What apply needs to carry a change out: the Workato ids the plan knew (absent ones are made
+/// by earlier changes of the same apply), and what a created object is to be.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipe_id: Option<u64>,
-    /// For runtime user connections: the parent connection's id (`parent: default`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<u64>,
+    /// The name the object gets: a folder's, a runtime connection's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The connector of a runtime connection to create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The parent of a runtime connection to create.
+    #[serde(default, skip_serializing_if = "ParentRef::is_none")]
+    pub parent: ParentRef,
+}
+
+/// The parent of a runtime user connection, as the plan decided it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParentRef {
+    /// No parent (`parent: none`, and every connection dedicated to a recipe function).
+    #[default]
+    None,
+    /// This connection (`parent: default`, the default connection exists).
+    Connection(u64),
+    /// The default connection of `<manifest>.<connection>`, which this apply imports: apply finds
+    /// it by the same rule diff uses, once it exists.
+    DefaultOf {
+        manifest: String,
+        connection: String,
+    },
+}
+
+impl ParentRef {
+    /// Whether there is no parent.
+    pub fn is_none(&self) -> bool {
+        *self == ParentRef::None
+    }
 }
 
 /// What a change does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
@@ -116,7 +236,7 @@ impl Action {
 }
 
 /// The kind of object a change is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Customer,
@@ -144,7 +264,7 @@ impl Kind {
 }
 
 /// The stable reason codes of docs/commands.md (a new one is added, never renamed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Reason {
     #[serde(rename = "customer.missing")]
     CustomerMissing,
@@ -220,35 +340,35 @@ impl Reason {
 }
 
 /// An end user who still has to authorize a runtime user connection.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PendingUser {
     pub customer: String,
     /// The end user's id (`runtime_users[].id`).
     pub user: String,
     /// `<manifest>.<connection>`, and the recipe function when the connection is dedicated to one.
     pub connection: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipe_function: Option<String>,
     /// The connection's id when it exists already; `None` when this plan creates it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_id: Option<u64>,
     pub reason: Reason,
 }
 
 /// Something in Workato the file does not list.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Unmanaged {
     /// The customer it belongs to (its own external id for an unmanaged customer).
     pub customer: String,
     pub kind: Kind,
     pub key: String,
     pub reason: Reason,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
 }
 
 /// A customer the plan leaves alone, with why.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SkippedCustomer {
     pub customer: String,
     pub why: String,

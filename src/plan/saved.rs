@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{FORMAT_VERSION, Plan};
+use super::{Change, FORMAT_VERSION, PendingUser, Plan};
 use crate::desired::{CredentialState, Desired};
 use crate::live::{Live, LiveCustomer};
 
@@ -30,8 +30,8 @@ pub struct SavedPlan {
     /// sha256 of the compared live fields of every customer with a change or a gate input,
     /// by external id (`absent` for a customer that does not exist yet).
     pub live_fingerprints: BTreeMap<String, String>,
-    /// The plan itself, as rendered in JSON.
-    pub plan: serde_json::Value,
+    /// The plan itself, in the same types `diff` builds.
+    pub plan: Plan,
 }
 
 /// Builds the saved plan. `now_unix` comes from the caller: `diff` and this function read no clock.
@@ -76,8 +76,194 @@ pub fn save(
         file_digest: sha256_hex(file_bytes),
         credential_fingerprints,
         live_fingerprints,
-        plan: serde_json::to_value(plan).unwrap_or_default(),
+        plan: plan.clone(),
     }
+}
+
+/// What a saved plan is checked against before it is applied: a plan made now, of the same file
+/// against the same account.
+pub struct Fresh<'a> {
+    pub plan: &'a Plan,
+    pub desired: &'a Desired,
+    pub live: &'a Live,
+    /// The base URL, or `sim:<canonical state path>`.
+    pub target_label: &'a str,
+    pub file_bytes: &'a [u8],
+    /// How the file is named in messages.
+    pub file_label: &'a str,
+    pub now_unix: u64,
+    /// `--max-age`, in hours.
+    pub max_age_hours: u64,
+}
+
+/// Refuses a saved plan that no longer describes reality, saying what changed since ("the diff
+/// of the diff").
+pub fn check(saved: &SavedPlan, fresh: &Fresh<'_>) -> Result<(), String> {
+    let mut problems = Vec::new();
+    if saved.format_version != FORMAT_VERSION {
+        problems.push(format!(
+            "the plan has format version {}, this embedctl writes {FORMAT_VERSION}",
+            saved.format_version
+        ));
+    }
+    if saved.base_url != fresh.target_label {
+        problems.push(format!(
+            "the plan was made against `{}`, this run talks to `{}`",
+            saved.base_url, fresh.target_label
+        ));
+    }
+    let age_hours = fresh.now_unix.saturating_sub(saved.created_at_unix) / 3_600;
+    if age_hours >= fresh.max_age_hours {
+        problems.push(format!(
+            "the plan is {age_hours} h old (made {}); `--max-age` is {} h",
+            saved.created_at, fresh.max_age_hours
+        ));
+    }
+    let now = save(
+        fresh.plan,
+        fresh.desired,
+        fresh.live,
+        fresh.target_label,
+        fresh.file_bytes,
+        fresh.now_unix,
+    );
+    if now.file_digest != saved.file_digest {
+        problems.push(format!("`{}` changed since the plan", fresh.file_label));
+    }
+    for (reference, fingerprint) in &saved.credential_fingerprints {
+        if now.credential_fingerprints.get(reference) != Some(fingerprint) {
+            problems.push(format!(
+                "the credentials of `{reference}` changed since the plan"
+            ));
+        }
+    }
+    for (customer, digest) in &saved.live_fingerprints {
+        let now_digest = now
+            .live_fingerprints
+            .get(customer)
+            .cloned()
+            .unwrap_or_else(|| {
+                // No change is planned for it any more: compare what it looks like now.
+                customer_fingerprint(fresh.live.customers.get(customer), &BTreeSet::new())
+            });
+        if &now_digest != digest {
+            problems.push(format!(
+                "customer `{customer}` changed in Workato since the plan"
+            ));
+        }
+    }
+    let then: Vec<String> = saved.plan.changes.iter().map(change_line).collect();
+    let fresh_lines: Vec<String> = fresh.plan.changes.iter().map(change_line).collect();
+    if problems.is_empty() && then == fresh_lines {
+        return Ok(());
+    }
+    if problems.is_empty() {
+        problems.push("a fresh plan differs from the saved one".to_owned());
+    }
+    let mut message = format!("refusing the saved plan:\n  {}", problems.join("\n  "));
+    let mut differences: Vec<String> = Vec::new();
+    differences.extend(
+        then.iter()
+            .filter(|line| !fresh_lines.contains(line))
+            .map(|line| format!("- no longer planned: {line}")),
+    );
+    differences.extend(
+        fresh_lines
+            .iter()
+            .filter(|line| !then.contains(line))
+            .map(|line| format!("+ newly planned: {line}")),
+    );
+    differences.extend(
+        moved_fields(&saved.plan, fresh.plan)
+            .iter()
+            .map(|line| format!("~ {line}")),
+    );
+    let lists: [(&str, Vec<String>, Vec<String>); 2] = [
+        (
+            "blocked",
+            saved.plan.blocked.iter().map(change_line).collect(),
+            fresh.plan.blocked.iter().map(change_line).collect(),
+        ),
+        (
+            "pending",
+            saved.plan.pending_users.iter().map(pending_line).collect(),
+            fresh.plan.pending_users.iter().map(pending_line).collect(),
+        ),
+    ];
+    for (what, then, now) in lists {
+        differences.extend(
+            then.iter()
+                .filter(|line| !now.contains(line))
+                .map(|line| format!("- no longer {what}: {line}")),
+        );
+        differences.extend(
+            now.iter()
+                .filter(|line| !then.contains(line))
+                .map(|line| format!("+ newly {what}: {line}")),
+        );
+    }
+    if !differences.is_empty() {
+        message.push_str("\nwhat a fresh plan says differently:");
+        for line in differences {
+            message.push_str(&format!("\n  {line}"));
+        }
+    }
+    message.push_str("\nmake a new plan with `embedctl plan --out`");
+    Err(message)
+}
+
+/// `acme-001 authorize connection files-sync.partner_app (connection.credentials_changed)`.
+fn change_line(change: &Change) -> String {
+    format!(
+        "{} {} {} {} ({})",
+        change.customer,
+        change.action.as_str(),
+        change.kind().as_str(),
+        change.key(),
+        change.reason.as_str()
+    )
+}
+
+/// `acme-001 user-a has to authorize files-sync.dropbox (recipe function Get file)`.
+fn pending_line(pending: &PendingUser) -> String {
+    let function = pending
+        .recipe_function
+        .as_ref()
+        .map(|function| format!(" (recipe function {function})"))
+        .unwrap_or_default();
+    format!(
+        "{} {} has to authorize {}{function}",
+        pending.customer, pending.user, pending.connection
+    )
+}
+
+/// For each change planned both then and now: the compared live fields (`before`) whose value
+/// moved since the plan, as `<change>: <field> <then> → <now>` (values are masked in plans).
+fn moved_fields(then: &Plan, now: &Plan) -> Vec<String> {
+    // A field missing from `before` matched the file.
+    let show = |value: Option<&Value>, missing: &str| {
+        value.map_or_else(|| missing.to_owned(), |value| value.to_string())
+    };
+    let fields = |change: &Change| change.before.as_object().cloned().unwrap_or_default();
+    let mut lines = Vec::new();
+    for earlier in &then.changes {
+        let line = change_line(earlier);
+        let Some(later) = now.changes.iter().find(|c| change_line(c) == line) else {
+            continue;
+        };
+        let (old, new) = (fields(earlier), fields(later));
+        let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+        for name in names {
+            if old.get(name) != new.get(name) {
+                lines.push(format!(
+                    "{line}: {name} in Workato {} → {}",
+                    show(old.get(name), "(matched the file)"),
+                    show(new.get(name), "(matches the file)")
+                ));
+            }
+        }
+    }
+    lines
 }
 
 /// The digest of what a customer's planned changes and phase gates depend on: the customer's

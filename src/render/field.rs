@@ -241,15 +241,14 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::plan::{Action, Kind, Reason, Target};
+    use crate::plan::{Action, Reason, Subject, Target};
 
     fn change(before: Value, after: Value) -> Change {
         Change {
             customer: "acme-001".to_owned(),
             phase: 1,
             action: Action::Update,
-            kind: Kind::Customer,
-            key: "acme-001".to_owned(),
+            subject: Subject::Customer,
             reason: Reason::CustomerChanged,
             before,
             after,

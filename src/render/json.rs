@@ -82,7 +82,7 @@ struct ChangeEntry<'a> {
     #[schemars(with = "KindName")]
     kind: &'static str,
     /// What the change is about, stable across runs (`files-sync.partner_app`).
-    key: &'a str,
+    key: String,
     /// Why the change is needed, as a stable code.
     #[schemars(with = "ReasonCode")]
     reason: &'static str,
@@ -235,8 +235,8 @@ impl<'a> ChangeEntry<'a> {
             customer: &change.customer,
             phase: change.phase,
             action: change.action.as_str(),
-            kind: change.kind.as_str(),
-            key: &change.key,
+            kind: change.kind().as_str(),
+            key: change.key(),
             reason: change.reason.as_str(),
             before: sorted(&change.before),
             after: sorted(&change.after),

@@ -220,8 +220,8 @@ pub(crate) fn headline(change: &Change) -> String {
     format!(
         "{} {} {}",
         change.action.as_str(),
-        kind_words(change.kind),
-        printable(&change.key)
+        kind_words(change.kind()),
+        printable(&change.key())
     )
 }
 

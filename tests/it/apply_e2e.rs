@@ -1737,14 +1737,19 @@ async fn apply_planned(
     plan: &embedctl::plan::Plan,
     tweak: impl FnOnce(&mut embedctl::apply::ApplyOptions),
 ) -> embedctl::apply::ApplyOutcome {
-    use embedctl::plan::{Action, Kind};
+    use embedctl::plan::{Action, Subject};
     let mut inputs = BTreeMap::new();
-    for change in plan
-        .changes
-        .iter()
-        .filter(|c| c.kind == Kind::Connection && c.action == Action::Authorize)
-    {
-        let (manifest, connection) = change.key.split_once('.').expect("m.c");
+    for change in &plan.changes {
+        let (
+            Subject::Connection {
+                manifest,
+                connection,
+            },
+            Action::Authorize,
+        ) = (&change.subject, change.action)
+        else {
+            continue;
+        };
         let declared = spec
             .file
             .manifests
@@ -1757,8 +1762,8 @@ async fn apply_planned(
             spec.base_dir(),
             &property_lookup,
         )
-        .unwrap_or_else(|_| panic!("cannot resolve {}", change.key));
-        inputs.insert((change.customer.clone(), change.key.clone()), input);
+        .unwrap_or_else(|_| panic!("cannot resolve {}", change.key()));
+        inputs.insert((change.customer.clone(), change.key()), input);
     }
     let mut options = embedctl::apply::ApplyOptions {
         desired,

@@ -530,7 +530,7 @@ impl Account {
     async fn make(&self, spec: &Spec, env: Env<'_>, change: &Change) -> bool {
         let customer = customer_path(&change.customer);
         let target = &change.target;
-        match (change.kind, change.action) {
+        match (change.kind(), change.action) {
             (Kind::Customer, Action::Create) => {
                 self.call(Method::POST, "/managed_users", change.after.clone())
                     .await;
@@ -550,7 +550,7 @@ impl Account {
                 let id = folder["id"].as_u64().expect("a folder id");
                 self.record(
                     &change.customer,
-                    &property::folder(&change.key),
+                    &property::folder(&change.key()),
                     &id.to_string(),
                 )
                 .await;
@@ -559,13 +559,13 @@ impl Account {
                 let Some(folder) = target.folder_id else {
                     return false;
                 };
-                let package = &spec.packages[&change.key];
+                let package = &spec.packages[&change.key()];
                 let restart = change.after["restart_recipes"].as_bool() == Some(true);
                 self.import(&change.customer, folder, package.zip_bytes.clone(), restart)
                     .await;
                 self.record(
                     &change.customer,
-                    &property::digest(&change.key),
+                    &property::digest(&change.key()),
                     package.digest.as_str(),
                 )
                 .await;
@@ -574,7 +574,7 @@ impl Account {
                 let Some(connection) = target.connection_id else {
                     return false;
                 };
-                self.send_credentials(spec, env, &change.customer, &change.key, connection)
+                self.send_credentials(spec, env, &change.customer, &change.key(), connection)
                     .await;
             }
             (Kind::Recipe, Action::Start) => {

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use embedctl::plan::{
-    Action, ApiBudget, Change, Kind, PendingUser, Plan, Reason, SkippedCustomer, Target, Unmanaged,
-    budget_of,
+    Action, ApiBudget, Change, Kind, PendingUser, Plan, Reason, SkippedCustomer, Subject, Target,
+    Unmanaged, budget_of,
 };
 use embedctl::render::{Format, RenderContext, markdown, render};
 use serde_json::{Value, json};
@@ -32,13 +32,49 @@ fn change(
         customer: customer.to_owned(),
         phase,
         action,
-        kind,
-        key: key.to_owned(),
+        subject: subject_of(kind, key),
         reason,
         before,
         after,
         blocked_by: None,
         target: Target::default(),
+    }
+}
+
+/// The subject a test key stands for (`m`, `m.c`, `m/Recipe`, `m.c/user[/function]`).
+fn subject_of(kind: Kind, key: &str) -> Subject {
+    let manifest = key.split(['.', '/']).next().unwrap_or(key).to_owned();
+    let connection = || {
+        key.split('/')
+            .next()
+            .and_then(|reference| reference.split_once('.'))
+            .map(|(_, connection)| connection.to_owned())
+            .unwrap_or_default()
+    };
+    match kind {
+        Kind::Customer | Kind::Gate => Subject::Customer,
+        Kind::Folder => Subject::Folder { manifest },
+        Kind::Package => Subject::Package { manifest },
+        Kind::Connection => Subject::Connection {
+            manifest,
+            connection: connection(),
+        },
+        Kind::Recipe => Subject::Recipe {
+            manifest,
+            recipe: key
+                .split_once('/')
+                .map(|(_, r)| r.to_owned())
+                .unwrap_or_default(),
+        },
+        Kind::RuntimeConnection => {
+            let mut parts = key.split('/').skip(1);
+            Subject::RuntimeConnection {
+                manifest,
+                connection: connection(),
+                user: parts.next().unwrap_or_default().to_owned(),
+                function: parts.next().map(str::to_owned),
+            }
+        }
     }
 }
 
@@ -656,10 +692,19 @@ fn each_tier_says_what_it_left_out() {
 #[test]
 fn names_cannot_break_the_comment() {
     let mut plan = onboarding();
+    // The customer's own change is keyed by the customer's name: leave it out, so that the name
+    // appears only where it is written as a name.
+    plan.changes
+        .retain(|change| change.kind() != Kind::Customer);
     for change in &mut plan.changes {
         change.customer = "acme|<b>`@team`</b>".to_owned();
     }
-    plan.changes[5].key = "files-sync/```\n</details>".to_owned();
+    let recipe = plan
+        .changes
+        .iter_mut()
+        .find(|change| change.kind() == Kind::Recipe)
+        .expect("the onboarding starts a recipe");
+    recipe.subject = subject_of(Kind::Recipe, "files-sync/```\n</details>");
     plan.pending_users.clear();
     let comment = rendered(&plan, Format::Markdown);
     assert!(!comment.contains("<b>`"), "{comment}");
