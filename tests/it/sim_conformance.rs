@@ -1,9 +1,15 @@
-//! Simulator responses validate against the component schemas of Workato's OpenAPI spec.
+//! Simulator responses validate against JSON Schemas of the Workato objects they stand for.
 //!
-//! The spec (`../shared/reference/workato-developer-api.openapi.yaml`, Workato's own, MIT) is read
-//! at test time and its OpenAPI 3.0 schemas are turned into JSON Schema by [`to_json_schema`]; no
-//! schema is copied into this file. Each test drives the real simulator over HTTP and checks every
-//! response body it gets back against the schema Workato documents for it.
+//! The schemas are fixtures in `tests/fixtures/workato/`, one per object, each citing the page of
+//! Workato's public documentation the object is described on. Their field names, types and
+//! required fields are those of the component schemas of Workato's OpenAPI document of its
+//! Developer API (Workato's own, MIT; published as `workato-api-spec.yaml` in
+//! <https://github.com/workato-devs/workato-platform-cli>). That document is OpenAPI 3.0 and the
+//! fixtures are JSON Schema 2020-12: `nullable` is translated as [`to_json_schema`] does.
+//!
+//! Each test drives the real simulator over HTTP and checks every response body it gets back
+//! against the fixture of the object Workato documents for it. The fixtures need nothing outside
+//! the repository.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -13,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 use crate::sim_context::{SimContext, quickstart_package_zip, send};
 
-/// The component schemas these tests hold the simulator to (WORKATO_API.md, preamble).
+/// The Workato objects these tests hold the simulator to, one fixture each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Schema {
     Connection,
@@ -34,7 +40,7 @@ impl Schema {
         Schema::ValidationError,
     ];
 
-    /// The name under `components.schemas` in the spec.
+    /// The name under `components.schemas` in Workato's OpenAPI document, and the fixture's title.
     fn name(self) -> &'static str {
         match self {
             Schema::Connection => "Connection",
@@ -45,35 +51,49 @@ impl Schema {
             Schema::ValidationError => "ValidationError",
         }
     }
+
+    /// The fixture's file name in `tests/fixtures/workato/`.
+    fn file_name(self) -> &'static str {
+        match self {
+            Schema::Connection => "connection.schema.json",
+            Schema::Recipe => "recipe.schema.json",
+            Schema::Folder => "folder.schema.json",
+            Schema::PackageDetailsResponse => "package_details_response.schema.json",
+            Schema::RecipeStartResponse => "recipe_start_response.schema.json",
+            Schema::ValidationError => "validation_error.schema.json",
+        }
+    }
+
+    /// Where the fixture lives.
+    fn fixture_path(self) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/workato")
+            .join(self.file_name())
+    }
 }
 
-/// Where the spec lives, relative to the repository root.
-fn spec_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/reference/workato-developer-api.openapi.yaml")
-}
-
-/// `components` of the spec with every schema converted to JSON Schema. A missing or unreadable
-/// spec fails the test that asked for it: these tests never pass by skipping.
-fn components() -> &'static Value {
-    static COMPONENTS: OnceLock<Value> = OnceLock::new();
-    COMPONENTS.get_or_init(|| {
-        let path = spec_path();
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
-            panic!(
-                "the OpenAPI spec the conformance tests check against is missing or unreadable \
-                 at {}: {error}",
-                path.display()
-            )
-        });
-        let spec: Value = serde_saphyr::from_str(&text)
-            .unwrap_or_else(|error| panic!("{} is not valid YAML: {error}", path.display()));
-        let schemas = spec
-            .pointer("/components/schemas")
-            .unwrap_or_else(|| panic!("{} has no components.schemas", path.display()))
-            .clone();
-        json!({ "schemas": to_json_schema(schemas) })
-    })
+/// The fixture of `schema`, read once. A missing or broken fixture fails the test that asked for
+/// it: these tests never pass by skipping.
+fn fixture(schema: Schema) -> &'static Value {
+    static FIXTURES: OnceLock<Vec<Value>> = OnceLock::new();
+    let fixtures = FIXTURES.get_or_init(|| {
+        Schema::ALL
+            .iter()
+            .map(|schema| {
+                let path = schema.fixture_path();
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+                    panic!("cannot read the fixture {}: {error}", path.display())
+                });
+                serde_json::from_str(&text)
+                    .unwrap_or_else(|error| panic!("{} is not JSON: {error}", path.display()))
+            })
+            .collect()
+    });
+    let index = Schema::ALL
+        .iter()
+        .position(|candidate| *candidate == schema)
+        .expect("Schema::ALL lists every schema");
+    &fixtures[index]
 }
 
 /// Converts an OpenAPI 3.0 schema (or any JSON holding schemas) into JSON Schema 2020-12.
@@ -83,6 +103,8 @@ fn components() -> &'static Value {
 /// meant to allow it), while a `$ref`/`allOf`/`oneOf`/`anyOf` node is wrapped as
 /// `anyOf: [<that node>, {type: null}]`. A nullable node with none of these already admits null.
 /// Example values are data, not schemas, and are left as they are.
+///
+/// The fixtures are written to this translation.
 fn to_json_schema(node: Value) -> Value {
     let Value::Object(object) = node else {
         return match node {
@@ -126,23 +148,19 @@ fn to_json_schema(node: Value) -> Value {
     Value::Object(converted)
 }
 
-/// A validator for one component schema; its internal `$ref`s resolve inside the root document.
+/// A validator for the fixture of `schema`; compiling it also checks the fixture against the
+/// JSON Schema 2020-12 meta-schema.
 fn validator(schema: Schema) -> jsonschema::Validator {
-    let name = schema.name();
-    assert!(
-        components().pointer(&format!("/schemas/{name}")).is_some(),
-        "the spec at {} defines no component schema `{name}`",
-        spec_path().display()
-    );
-    let root = json!({
-        "$ref": format!("#/components/schemas/{name}"),
-        "components": components(),
-    });
     jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
         .should_validate_formats(true)
-        .build(&root)
-        .unwrap_or_else(|error| panic!("the converted `{name}` schema does not compile: {error}"))
+        .build(fixture(schema))
+        .unwrap_or_else(|error| {
+            panic!(
+                "the fixture {} does not compile: {error}",
+                schema.fixture_path().display()
+            )
+        })
 }
 
 /// The validation errors of `instance` against `schema`, one line each.
@@ -165,11 +183,60 @@ fn assert_conforms(schema: Schema, instance: &Value, what: &str) {
     let problems = violations(schema, instance);
     assert!(
         problems.is_empty(),
-        "{what}: the response does not conform to `{}` of the OpenAPI spec:\n  {}\nresponse:\n{}",
+        "{what}: the response does not conform to `{}` ({}):\n  {}\nresponse:\n{}",
         schema.name(),
+        schema.file_name(),
         problems.join("\n  "),
         serde_json::to_string_pretty(instance).unwrap_or_default()
     );
+}
+
+/// Keywords whose value is a map of names to schemas.
+const SCHEMA_MAPS: [&str; 4] = [
+    "properties",
+    "patternProperties",
+    "$defs",
+    "dependentSchemas",
+];
+
+/// Keywords whose value is one schema.
+const SCHEMA_VALUES: [&str; 10] = [
+    "items",
+    "additionalProperties",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "propertyNames",
+    "contains",
+    "not",
+    "if",
+    "then",
+    "else",
+];
+
+/// Keywords whose value is a list of schemas.
+const SCHEMA_LISTS: [&str; 4] = ["allOf", "anyOf", "oneOf", "prefixItems"];
+
+/// Calls `visit` with `schema` and every schema nested in it. Names under `properties` are field
+/// names, not keywords: a field called `description` or `nullable` is visited as a schema.
+fn each_schema<'a>(schema: &'a Value, visit: &mut dyn FnMut(&'a Value)) {
+    visit(schema);
+    let Value::Object(object) = schema else {
+        return;
+    };
+    for (keyword, value) in object {
+        let keyword = keyword.as_str();
+        if SCHEMA_MAPS.contains(&keyword) {
+            for nested in value.as_object().into_iter().flat_map(Map::values) {
+                each_schema(nested, visit);
+            }
+        } else if SCHEMA_VALUES.contains(&keyword) {
+            each_schema(value, visit);
+        } else if SCHEMA_LISTS.contains(&keyword) {
+            for nested in value.as_array().into_iter().flatten() {
+                each_schema(nested, visit);
+            }
+        }
+    }
 }
 
 /// Fails unless `status` is the expected one, printing the body.
@@ -378,16 +445,39 @@ fn changed_quickstart_zip() -> Vec<u8> {
 }
 
 #[test]
-fn the_spec_defines_every_checked_schema() {
+fn the_fixtures_define_every_checked_schema() {
     for schema in Schema::ALL {
         let name = schema.name();
-        let converted = components()
-            .pointer(&format!("/schemas/{name}"))
-            .unwrap_or_else(|| panic!("the spec defines no component schema `{name}`"));
+        let fixture = fixture(schema);
+        let file = schema.file_name();
         assert_eq!(
-            converted["type"], "object",
+            fixture["type"], "object",
             "`{name}` describes a JSON object"
         );
+        // Each fixture is JSON Schema 2020-12, says which object it is and cites where Workato
+        // documents it.
+        assert_eq!(
+            fixture["$schema"], "https://json-schema.org/draft/2020-12/schema",
+            "{file} declares JSON Schema 2020-12"
+        );
+        if let Err(error) = jsonschema::meta::validate(fixture) {
+            panic!("{file} is not a valid JSON Schema 2020-12 schema: {error}");
+        }
+        assert_eq!(fixture["title"], name, "{file} is titled after `{name}`");
+        assert!(
+            fixture["description"]
+                .as_str()
+                .is_some_and(|text| text.contains("https://docs.workato.com/")),
+            "{file} cites the Workato documentation of `{name}`"
+        );
+        // OpenAPI's `nullable` means nothing to JSON Schema, which would ignore it: a field that
+        // may be null says so in its `type`.
+        each_schema(fixture, &mut |nested| {
+            assert!(
+                nested.get("nullable").is_none(),
+                "{file} keeps OpenAPI's `nullable` in {nested}"
+            );
+        });
         // The validator is not vacuous: a bare string is never one of these objects.
         assert!(
             !violations(schema, &json!("not an object")).is_empty(),
@@ -442,7 +532,7 @@ fn nullable_becomes_a_type_that_admits_null() {
             "anything": {},
         })
     );
-    // And in the real spec: a never-authorized connection has a null status, which the nullable
+    // And in the fixture: a never-authorized connection has a null status, which the nullable
     // enum allows; a missing required field is still caught.
     let connection = json!({
         "id": 1, "application": "jira", "provider": "jira", "name": "Jira", "description": null,
@@ -562,8 +652,8 @@ async fn connections_conform() {
     assert_eq!(listed.len(), 4, "{list}");
     for connection in listed {
         assert_conforms(Schema::Connection, connection, "GET connections item");
-        // Embedded objects name the connector `provider` (WORKATO_API.md §7); the spec's
-        // required `application` carries the same value.
+        // Embedded responses name the connector `provider`; the required `application` of
+        // Workato's schema carries the same value.
         assert!(
             connection["provider"].is_string()
                 && connection["provider"] == connection["application"],
@@ -654,7 +744,7 @@ async fn recipes_conform() {
         for recipe in listed {
             assert_conforms(Schema::Recipe, recipe, &format!("GET recipes?{query} item"));
             if query.contains("exclude_code") {
-                // The spec requires `code` even then ("truncated"); the simulator sends "".
+                // Workato's schema requires `code` even then ("truncated"); the simulator sends "".
                 assert_eq!(recipe["code"], "", "{query}: {recipe}");
             }
         }
