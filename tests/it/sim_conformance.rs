@@ -9,9 +9,10 @@
 //!
 //! Each test drives the real simulator over HTTP and checks every response body it gets back
 //! against the fixture of the object Workato documents for it. The fixtures need nothing outside
-//! the repository.
+//! the repository; [`fixtures_agree_with_workato_openapi_document`] checks them against the
+//! document itself when the environment variable [`OPENAPI_ENV`] names a copy of it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use reqwest::Method;
@@ -104,7 +105,8 @@ fn fixture(schema: Schema) -> &'static Value {
 /// `anyOf: [<that node>, {type: null}]`. A nullable node with none of these already admits null.
 /// Example values are data, not schemas, and are left as they are.
 ///
-/// The fixtures are written to this translation.
+/// The fixtures are written to this translation, and
+/// [`fixtures_agree_with_workato_openapi_document`] applies it to the document before comparing.
 fn to_json_schema(node: Value) -> Value {
     let Value::Object(object) = node else {
         return match node {
@@ -191,6 +193,10 @@ fn assert_conforms(schema: Schema, instance: &Value, what: &str) {
     );
 }
 
+/// The environment variable that names a copy of Workato's OpenAPI document of its Developer API
+/// for [`fixtures_agree_with_workato_openapi_document`].
+const OPENAPI_ENV: &str = "EMBEDCTL_WORKATO_OPENAPI";
+
 /// Keywords whose value is a map of names to schemas.
 const SCHEMA_MAPS: [&str; 4] = [
     "properties",
@@ -216,6 +222,21 @@ const SCHEMA_VALUES: [&str; 10] = [
 /// Keywords whose value is a list of schemas.
 const SCHEMA_LISTS: [&str; 4] = ["allOf", "anyOf", "oneOf", "prefixItems"];
 
+/// Keywords that only annotate (JSON Schema's meta-data vocabulary, `$schema`, `$comment` and
+/// OpenAPI's `example`): they never change what a schema accepts.
+const ANNOTATIONS: [&str; 10] = [
+    "$schema",
+    "$comment",
+    "title",
+    "description",
+    "default",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "examples",
+    "example",
+];
+
 /// Calls `visit` with `schema` and every schema nested in it. Names under `properties` are field
 /// names, not keywords: a field called `description` or `nullable` is visited as a schema.
 fn each_schema<'a>(schema: &'a Value, visit: &mut dyn FnMut(&'a Value)) {
@@ -236,6 +257,99 @@ fn each_schema<'a>(schema: &'a Value, visit: &mut dyn FnMut(&'a Value)) {
                 each_schema(nested, visit);
             }
         }
+    }
+}
+
+/// What of `schema` decides which JSON it accepts: every annotation removed at every depth, and
+/// the lists whose order means nothing (`required`, `type`, `enum`) sorted, so that two schemas
+/// compare equal when they accept the same fields with the same types.
+fn structure(schema: &Value) -> Value {
+    let Value::Object(object) = schema else {
+        return schema.clone();
+    };
+    let mut kept = Map::new();
+    for (keyword, value) in object {
+        let key = keyword.as_str();
+        if ANNOTATIONS.contains(&key) {
+            continue;
+        }
+        let value = if SCHEMA_MAPS.contains(&key) {
+            match value {
+                Value::Object(named) => Value::Object(
+                    named
+                        .iter()
+                        .map(|(name, nested)| (name.clone(), structure(nested)))
+                        .collect(),
+                ),
+                other => other.clone(),
+            }
+        } else if SCHEMA_VALUES.contains(&key) {
+            structure(value)
+        } else if SCHEMA_LISTS.contains(&key) {
+            match value {
+                Value::Array(nested) => Value::Array(nested.iter().map(structure).collect()),
+                other => other.clone(),
+            }
+        } else if matches!(key, "required" | "type" | "enum") {
+            match value {
+                Value::Array(values) => {
+                    let mut values = values.clone();
+                    values.sort_by_key(Value::to_string);
+                    Value::Array(values)
+                }
+                other => other.clone(),
+            }
+        } else {
+            value.clone()
+        };
+        kept.insert(keyword.clone(), value);
+    }
+    Value::Object(kept)
+}
+
+/// Every place where the structures `fixture` and `document` differ, as a JSON pointer into them
+/// and what each side has there.
+fn differences(pointer: &str, fixture: &Value, document: &Value, found: &mut Vec<String>) {
+    match (fixture, document) {
+        (Value::Object(ours), Value::Object(theirs)) => {
+            let mut keys: Vec<&String> = ours.keys().chain(theirs.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let at = format!("{pointer}/{key}");
+                match (ours.get(key), theirs.get(key)) {
+                    (Some(value), None) => {
+                        found.push(format!("{at}: only in the fixture: {value}"));
+                    }
+                    (None, Some(value)) => {
+                        found.push(format!("{at}: only in the document: {value}"));
+                    }
+                    (Some(ours), Some(theirs)) => differences(&at, ours, theirs, found),
+                    (None, None) => {}
+                }
+            }
+        }
+        _ if fixture == document => {}
+        _ => found.push(format!(
+            "{}: the fixture has {fixture}, the document {document}",
+            if pointer.is_empty() { "/" } else { pointer }
+        )),
+    }
+}
+
+/// The component schemas of the OpenAPI document at `path`, as written (OpenAPI 3.0).
+fn openapi_component_schemas(path: &Path) -> Map<String, Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|error| {
+        panic!(
+            "{OPENAPI_ENV} names {}, which cannot be read: {error}",
+            path.display()
+        )
+    });
+    let document: Value = serde_saphyr::from_str(&text)
+        .unwrap_or_else(|error| panic!("{} is not valid YAML: {error}", path.display()));
+    match document.pointer("/components/schemas") {
+        Some(Value::Object(schemas)) => schemas.clone(),
+        _ => panic!("{} has no components.schemas", path.display()),
     }
 }
 
@@ -554,6 +668,132 @@ fn nullable_becomes_a_type_that_admits_null() {
     let mut bad_status = connection;
     bad_status["authorization_status"] = json!("connected");
     assert!(!violations(Schema::Connection, &bad_status).is_empty());
+}
+
+#[test]
+fn comparing_with_the_document_ignores_annotations_and_catches_drift() {
+    // An OpenAPI 3.0 schema as Workato's document writes one, and the fixture written from it:
+    // the descriptions differ, and so do the orders of `required` and of the types; nothing that
+    // decides what is accepted does.
+    let documented = to_json_schema(json!({
+        "type": "object",
+        "required": ["id", "description"],
+        "properties": {
+            "id": { "type": "integer", "example": 36 },
+            "description": { "type": "string", "nullable": true, "description": "Free text" },
+            "status": { "type": "string", "enum": ["success", "failed"], "nullable": true },
+        },
+    }));
+    let fixture = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Thing",
+        "description": "A thing (https://docs.workato.com/).",
+        "$comment": "Fields not listed here are allowed.",
+        "type": "object",
+        "required": ["description", "id"],
+        "properties": {
+            "id": { "type": "integer", "description": "The thing's ID." },
+            "description": { "type": ["null", "string"] },
+            "status": { "type": ["string", "null"], "enum": [null, "failed", "success"] },
+        },
+    });
+    let compare = |fixture: &Value| {
+        let mut found = Vec::new();
+        differences("", &structure(fixture), &structure(&documented), &mut found);
+        found
+    };
+    assert_eq!(compare(&fixture), Vec::<String>::new());
+
+    // A field named wrongly is reported on both sides; `description` is a field here, not an
+    // annotation to ignore.
+    let mut renamed = fixture.clone();
+    let properties = renamed["properties"]
+        .as_object_mut()
+        .expect("the fixture has properties");
+    let field = properties
+        .remove("description")
+        .expect("a description field");
+    properties.insert("desc".to_owned(), field);
+    assert_eq!(
+        compare(&renamed),
+        vec![
+            r#"/properties/desc: only in the fixture: {"type":["null","string"]}"#.to_owned(),
+            r#"/properties/description: only in the document: {"type":["null","string"]}"#
+                .to_owned(),
+        ]
+    );
+
+    // A wrong type, a lost `null`, a missing enum value and a dropped required field are too.
+    let mut drifted = fixture.clone();
+    drifted["properties"]["id"]["type"] = json!("string");
+    drifted["properties"]["description"]["type"] = json!("string");
+    drifted["properties"]["status"]["enum"] = json!(["success", null]);
+    drifted["required"] = json!(["id"]);
+    assert_eq!(
+        compare(&drifted),
+        vec![
+            r#"/properties/description/type: the fixture has "string", the document ["null","string"]"#
+                .to_owned(),
+            r#"/properties/id/type: the fixture has "string", the document "integer""#.to_owned(),
+            r#"/properties/status/enum: the fixture has ["success",null], the document ["failed","success",null]"#
+                .to_owned(),
+            r#"/required: the fixture has ["id"], the document ["description","id"]"#.to_owned(),
+        ]
+    );
+}
+
+/// Compares every fixture with Workato's OpenAPI document of its Developer API, when
+/// [`OPENAPI_ENV`] gives its path: each fixture must accept the same fields, with the same types,
+/// nullability, formats, enums and required list, as the document's component schema of the same
+/// name after [`to_json_schema`]. Annotations (descriptions, titles, examples) may differ.
+#[test]
+fn fixtures_agree_with_workato_openapi_document() {
+    let Some(path) = std::env::var_os(OPENAPI_ENV).filter(|path| !path.is_empty()) else {
+        eprintln!(
+            "skipped fixtures_agree_with_workato_openapi_document: {OPENAPI_ENV} is not set. \
+             To compare tests/fixtures/workato/*.schema.json with Workato's OpenAPI document of \
+             its Developer API (`workato-api-spec.yaml` in \
+             https://github.com/workato-devs/workato-platform-cli), run \
+             `{OPENAPI_ENV}=/path/to/that/document.yaml cargo test --test it \
+             fixtures_agree_with_workato_openapi_document`"
+        );
+        return;
+    };
+    let path = PathBuf::from(path);
+    let documented = openapi_component_schemas(&path);
+    let mut problems = Vec::new();
+    for schema in Schema::ALL {
+        let name = schema.name();
+        let Some(component) = documented.get(name) else {
+            problems.push(format!(
+                "{name}: the document defines no component schema `{name}`"
+            ));
+            continue;
+        };
+        let mut found = Vec::new();
+        differences(
+            "",
+            &structure(fixture(schema)),
+            &structure(&to_json_schema(component.clone())),
+            &mut found,
+        );
+        problems.extend(
+            found
+                .into_iter()
+                .map(|difference| format!("{} vs `{name}`: {difference}", schema.file_name())),
+        );
+    }
+    assert!(
+        problems.is_empty(),
+        "the fixtures disagree with {}:\n  {}",
+        path.display(),
+        problems.join("\n  ")
+    );
+    eprintln!(
+        "the {} fixtures agree with {}",
+        Schema::ALL.len(),
+        path.display()
+    );
 }
 
 #[tokio::test]
