@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "embedctl", version, about, long_about = None)]
 #[command(
-    after_help = "Exit codes: 0 success, 1 error (bad input, or a failure talking to Workato)."
+    after_help = "Exit codes: 0 success, 1 error (bad input, or a failure talking to Workato); `plan --detailed-exitcode` and `drift` add their own (see their --help)."
 )]
 pub struct Cli {
     /// The command to run.
@@ -179,7 +179,7 @@ pub enum ApplyFormat {
     /// Lines for people (the plan first, then one line per step).
     Text,
     /// One JSON event per line (`apply_start`, `change_start`, `change_done`, `change_failed`,
-    /// `gate_blocked`, `summary`).
+    /// `change_skipped`, `gate_blocked`, `customer_failed`, `summary`).
     Json,
 }
 
@@ -203,7 +203,8 @@ pub struct ApplyArgs {
     /// Limit the run to these customers (repeatable): a canary rollout.
     #[arg(long = "customer", value_name = "EXT")]
     pub customers: Vec<String>,
-    /// Send credentials even when their fingerprint is unchanged.
+    /// Send again the credentials that were sent before and did not authorize (unchanged
+    /// fingerprint, Workato still reports a failure), instead of blocking them.
     #[arg(long)]
     pub refresh_credentials: bool,
     /// Output format.

@@ -35,9 +35,8 @@ pub struct LiveCustomer {
     pub notification_email: String,
     /// The customer has Embedded environments (TEST/PROD): reported and skipped in this version.
     pub has_environments: bool,
-    /// Folders (projects and their sub-folders), read only when needed: a manifest's folder id
-    /// is not recorded yet, or a recipe name appears more than once in the workspace and only
-    /// the folder tree tells which manifest it belongs to.
+    /// Folders (projects and their sub-folders), read only when a manifest's folder id is not
+    /// recorded yet.
     pub projects: Option<Vec<LiveFolder>>,
     /// Every connection of the workspace, runtime user connections included.
     pub connections: Vec<LiveConnection>,

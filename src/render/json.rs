@@ -162,7 +162,8 @@ struct SummaryDocument {
     delete: u64,
     /// Entries of `blocked`.
     blocked: u64,
-    /// Entries of `pending_users`.
+    /// End users in `pending_users` (one person with several connections to authorize counts
+    /// once).
     pending_users: u64,
     /// Entries of `unmanaged`.
     unmanaged: u64,
