@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod credentials;
 pub mod desired;
+pub mod env;
 pub mod live;
 pub mod matching;
 pub mod observe;

@@ -121,13 +121,7 @@ pub async fn apply(client: &Client, plan: &Plan, options: ApplyOptions) -> Apply
             })
             .blocked += 1;
     }
-    // End users, not connections: one person with two connections to authorize is one.
-    let people: std::collections::BTreeSet<(&str, &str)> = plan
-        .pending_users
-        .iter()
-        .map(|pending| (pending.customer.as_str(), pending.user.as_str()))
-        .collect();
-    for (customer, _) in people {
+    for (customer, _) in plan.pending_people() {
         customers
             .entry(customer.to_owned())
             .or_insert_with(|| CustomerOutcome {

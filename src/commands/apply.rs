@@ -139,16 +139,14 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         inputs,
         fingerprint_key,
         import_timeout: IMPORT_TIMEOUT,
-        // Public clients poll every 2-3 s; a simulator (scaled clock) is polled faster.
-        poll_interval: if simulated {
-            Duration::from_millis(50)
-        } else {
-            let scale = std::env::var("EMBEDCTL_TIME_SCALE")
-                .ok()
-                .and_then(|value| value.parse::<f64>().ok())
-                .filter(|scale| scale.is_finite() && *scale >= 1.0)
-                .unwrap_or(1.0);
-            Duration::from_secs_f64(2.0 / scale)
+        // Public clients poll every 2-3 s; a time-scaled or in-process simulator faster.
+        poll_interval: {
+            let first = Duration::from_secs_f64(2.0 / observed.client.time_scale().max(1.0));
+            if simulated {
+                first.min(Duration::from_millis(50))
+            } else {
+                first
+            }
         },
         on_event,
     };
@@ -200,7 +198,7 @@ fn resolve_inputs(
     spec: &Spec,
     plan: &Plan,
 ) -> Result<BTreeMap<(String, String), ConnectionInput>, String> {
-    let lookup = |name: &str| std::env::var(name).ok();
+    let lookup = crate::env::process;
     let mut inputs = BTreeMap::new();
     for change in &plan.changes {
         let Subject::Connection {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::TargetArgs;
 use crate::credentials::SIMULATOR_FINGERPRINT_KEY;
 use crate::desired::{CredentialState, Desired, Resolver};
+use crate::env;
 use crate::live::Live;
 use crate::observe::observe;
 use crate::plan::{ApiBudget, Plan, budget_of, diff};
@@ -98,11 +99,10 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
     })?;
 
     let simulated = options.target.sim.is_some();
-    let fingerprint_key = std::env::var("EMBEDCTL_FINGERPRINT_KEY")
-        .ok()
+    let fingerprint_key = env::process(env::EMBEDCTL_FINGERPRINT_KEY)
         .filter(|key| !key.is_empty())
         .or_else(|| simulated.then(|| SIMULATOR_FINGERPRINT_KEY.to_owned()));
-    let lookup = |name: &str| std::env::var(name).ok();
+    let lookup = env::process;
     // Every secret value of the run, redacted from whatever Workato sends back.
     let secrets = Secrets::new();
     if let Some(key) = &fingerprint_key {
@@ -151,7 +151,7 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
     let workato = spec.file.workato.as_ref().map(|w| &w.value);
     let region = workato
         .and_then(|w| w.region.as_ref())
-        .map(|r| region_name(r.value));
+        .map(|r| r.value.name());
     let base_url = workato
         .and_then(|w| w.base_url.as_ref())
         .map(|u| u.value.as_str());
@@ -162,7 +162,7 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
                 Simulator::load_state(state_path).map_err(|error| Stop(error.to_string()))?;
             // The in-process simulator and the client share one clock scale, so a demo apply
             // is not paced at Workato's real limits; the plan's budget still quotes those.
-            let time_scale = match std::env::var("EMBEDCTL_TIME_SCALE").ok() {
+            let time_scale = match env::process(env::EMBEDCTL_TIME_SCALE) {
                 Some(value) => {
                     parse_time_scale(Some(&value)).map_err(|error| Stop(error.to_string()))?
                 }
@@ -188,9 +188,8 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
             )
         }
         None => {
-            let mut config =
-                ClientConfig::from_env(region, base_url, |name| std::env::var(name).ok())
-                    .map_err(|error| Stop(error.to_string()))?;
+            let mut config = ClientConfig::from_env(region, base_url, env::process)
+                .map_err(|error| Stop(error.to_string()))?;
             config.secrets = secrets.clone();
             let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;
             let label = client.base_url().to_owned();
@@ -221,19 +220,6 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
         simulator: running,
         fingerprint_key,
     })
-}
-
-fn region_name(region: crate::spec::Region) -> &'static str {
-    use crate::spec::Region;
-    match region {
-        Region::Us => "us",
-        Region::Eu => "eu",
-        Region::Jp => "jp",
-        Region::Sg => "sg",
-        Region::Au => "au",
-        Region::Il => "il",
-        Region::Cn => "cn",
-    }
 }
 
 /// The absolute path of a state file that may not exist yet.

@@ -263,79 +263,73 @@ impl Kind {
     }
 }
 
-/// The stable reason codes of docs/commands.md (a new one is added, never renamed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Reason {
-    #[serde(rename = "customer.missing")]
-    CustomerMissing,
-    #[serde(rename = "customer.changed")]
-    CustomerChanged,
-    #[serde(rename = "folder.missing")]
-    FolderMissing,
-    #[serde(rename = "folder.renamed")]
-    FolderRenamed,
-    #[serde(rename = "package.not_imported")]
-    PackageNotImported,
-    #[serde(rename = "package.changed")]
-    PackageChanged,
-    #[serde(rename = "package.recipes_running")]
-    PackageRecipesRunning,
-    #[serde(rename = "connection.credentials_missing")]
-    ConnectionCredentialsMissing,
-    #[serde(rename = "connection.credentials_changed")]
-    ConnectionCredentialsChanged,
-    #[serde(rename = "connection.auth_failed")]
-    ConnectionAuthFailed,
-    #[serde(rename = "connection.no_credentials")]
-    ConnectionNoCredentials,
-    #[serde(rename = "recipe.not_running")]
-    RecipeNotRunning,
-    #[serde(rename = "recipe.stopped_by_workato")]
-    RecipeStoppedByWorkato,
-    #[serde(rename = "recipe.cannot_start")]
-    RecipeCannotStart,
-    #[serde(rename = "runtime_connection.missing")]
-    RuntimeConnectionMissing,
-    #[serde(rename = "runtime_connection.renamed")]
-    RuntimeConnectionRenamed,
-    #[serde(rename = "runtime_connection.wrong_parent")]
-    RuntimeConnectionWrongParent,
-    #[serde(rename = "runtime_connection.unlisted")]
-    RuntimeConnectionUnlisted,
-    #[serde(rename = "runtime_connection.pending")]
-    RuntimeConnectionPending,
-    #[serde(rename = "customer.unmanaged")]
-    CustomerUnmanaged,
-    #[serde(rename = "gate.closed")]
-    GateClosed,
+/// Declares `Reason` from one list of variants and their codes: the enum, its code, the list of
+/// every reason, and parsing, so that no second list can fall behind.
+macro_rules! reasons {
+    ($($(#[$doc:meta])* $variant:ident => $code:literal,)+) => {
+        /// The stable reason codes (docs/plan-json.md): a new one is added, none is renamed.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum Reason {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl Reason {
+            /// Every reason, in the order of the list.
+            pub const ALL: &'static [Reason] = &[$(Reason::$variant,)+];
+
+            /// The stable code (`customer.missing`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Reason::$variant => $code,)+
+                }
+            }
+
+            /// The reason of a code.
+            pub fn from_code(code: &str) -> Option<Reason> {
+                match code {
+                    $($code => Some(Reason::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl Reason {
-    /// The stable code (`customer.missing`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::CustomerMissing => "customer.missing",
-            Reason::CustomerChanged => "customer.changed",
-            Reason::FolderMissing => "folder.missing",
-            Reason::FolderRenamed => "folder.renamed",
-            Reason::PackageNotImported => "package.not_imported",
-            Reason::PackageChanged => "package.changed",
-            Reason::PackageRecipesRunning => "package.recipes_running",
-            Reason::ConnectionCredentialsMissing => "connection.credentials_missing",
-            Reason::ConnectionCredentialsChanged => "connection.credentials_changed",
-            Reason::ConnectionAuthFailed => "connection.auth_failed",
-            Reason::ConnectionNoCredentials => "connection.no_credentials",
-            Reason::RecipeNotRunning => "recipe.not_running",
-            Reason::RecipeStoppedByWorkato => "recipe.stopped_by_workato",
-            Reason::RecipeCannotStart => "recipe.cannot_start",
-            Reason::RuntimeConnectionMissing => "runtime_connection.missing",
-            Reason::RuntimeConnectionRenamed => "runtime_connection.renamed",
-            Reason::RuntimeConnectionWrongParent => "runtime_connection.wrong_parent",
-            Reason::RuntimeConnectionUnlisted => "runtime_connection.unlisted",
-            Reason::RuntimeConnectionPending => "runtime_connection.pending",
-            Reason::CustomerUnmanaged => "customer.unmanaged",
-            Reason::GateClosed => "gate.closed",
-        }
+reasons! {
+    CustomerMissing => "customer.missing",
+    CustomerChanged => "customer.changed",
+    FolderMissing => "folder.missing",
+    FolderRenamed => "folder.renamed",
+    PackageNotImported => "package.not_imported",
+    PackageChanged => "package.changed",
+    PackageRecipesRunning => "package.recipes_running",
+    ConnectionCredentialsMissing => "connection.credentials_missing",
+    ConnectionCredentialsChanged => "connection.credentials_changed",
+    ConnectionAuthFailed => "connection.auth_failed",
+    ConnectionNoCredentials => "connection.no_credentials",
+    RecipeNotRunning => "recipe.not_running",
+    RecipeStoppedByWorkato => "recipe.stopped_by_workato",
+    RecipeCannotStart => "recipe.cannot_start",
+    RuntimeConnectionMissing => "runtime_connection.missing",
+    RuntimeConnectionRenamed => "runtime_connection.renamed",
+    RuntimeConnectionWrongParent => "runtime_connection.wrong_parent",
+    RuntimeConnectionUnlisted => "runtime_connection.unlisted",
+    RuntimeConnectionPending => "runtime_connection.pending",
+    CustomerUnmanaged => "customer.unmanaged",
+    GateClosed => "gate.closed",
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Reason {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Reason::from_code(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown reason code `{code}`")))
     }
 }
 
@@ -390,15 +384,9 @@ impl Plan {
     /// Imports, authorizations and starts count as updates; a replace counts as both a create
     /// and a delete.
     pub fn summary(&self) -> Summary {
-        // End users, not connections: one person with two connections to authorize is one.
-        let people: std::collections::BTreeSet<(&str, &str)> = self
-            .pending_users
-            .iter()
-            .map(|pending| (pending.customer.as_str(), pending.user.as_str()))
-            .collect();
         let mut summary = Summary {
             blocked: self.blocked.len(),
-            pending_users: people.len(),
+            pending_users: self.pending_people().len(),
             unmanaged: self.unmanaged.len(),
             ..Summary::default()
         };
@@ -416,6 +404,15 @@ impl Plan {
             }
         }
         summary
+    }
+
+    /// The end users still to authorize, as (customer, end user): people, not connections, so
+    /// one person with two connections to authorize counts once.
+    pub fn pending_people(&self) -> std::collections::BTreeSet<(&str, &str)> {
+        self.pending_users
+            .iter()
+            .map(|pending| (pending.customer.as_str(), pending.user.as_str()))
+            .collect()
     }
 
     /// Whether apply would write anything.

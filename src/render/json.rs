@@ -374,30 +374,7 @@ impl JsonSchema for ReasonCode {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let codes = every!(Reason:
-            CustomerMissing,
-            CustomerChanged,
-            FolderMissing,
-            FolderRenamed,
-            PackageNotImported,
-            PackageChanged,
-            PackageRecipesRunning,
-            ConnectionCredentialsMissing,
-            ConnectionCredentialsChanged,
-            ConnectionAuthFailed,
-            ConnectionNoCredentials,
-            RecipeNotRunning,
-            RecipeStoppedByWorkato,
-            RecipeCannotStart,
-            RuntimeConnectionMissing,
-            RuntimeConnectionRenamed,
-            RuntimeConnectionWrongParent,
-            RuntimeConnectionUnlisted,
-            RuntimeConnectionPending,
-            CustomerUnmanaged,
-            GateClosed,
-        )
-        .map(Reason::as_str);
+        let codes: Vec<&str> = Reason::ALL.iter().map(|reason| reason.as_str()).collect();
         json_schema!({
             "description": "Why, as a stable code: new codes are added, none is renamed.",
             "type": "string",

@@ -53,24 +53,41 @@ pub struct WorkatoSettings {
     pub vendor_id: Option<Spanned<String>>,
 }
 
-/// A Workato data center (docs/workato-api.md).
+/// A Workato data center; its base URL is in the client's table (`workato::REGIONS`,
+/// docs/workato-api.md).
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Region {
-    /// `https://www.workato.com/api`
+    /// United States (the default)
     Us,
-    /// `https://app.eu.workato.com/api`
+    /// Europe
     Eu,
-    /// `https://app.jp.workato.com/api`
+    /// Japan
     Jp,
-    /// `https://app.sg.workato.com/api`
+    /// Singapore
     Sg,
-    /// `https://app.au.workato.com/api`
+    /// Australia
     Au,
-    /// `https://app.il.workato.com/api`
+    /// Israel
     Il,
-    /// `https://app.workatoapp.cn/api`
+    /// China
     Cn,
+}
+
+impl Region {
+    /// The region's name in the file; the client's table (`workato::REGIONS`) maps it to the
+    /// base URL, and a test checks that every region is there.
+    pub fn name(self) -> &'static str {
+        match self {
+            Region::Us => "us",
+            Region::Eu => "eu",
+            Region::Jp => "jp",
+            Region::Sg => "sg",
+            Region::Au => "au",
+            Region::Il => "il",
+            Region::Cn => "cn",
+        }
+    }
 }
 
 /// One manifest: a recipe package, the folder it goes into, and its connections.

@@ -820,22 +820,17 @@ fn check_email(email: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn check_base_url(text: &str) -> Result<(), &'static str> {
-    let parsed = url::Url::parse(text).map_err(|_| "it is not a URL")?;
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("it must not carry a user name or password");
-    }
-    let loopback = match parsed.host() {
-        Some(url::Host::Domain(domain)) => domain == "localhost",
-        Some(url::Host::Ipv4(address)) => address.is_loopback(),
-        Some(url::Host::Ipv6(address)) => address.is_loopback(),
-        None => return Err("it has no host"),
-    };
-    match parsed.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        "http" => Err("plain `http://` is allowed only for a loopback host"),
-        _ => Err("it must start with `https://`"),
+/// The base URL checked by the one rule the client applies (`normalize_base_url`), so that a
+/// file that validates is never refused at run time; the reason, without the URL.
+fn check_base_url(text: &str) -> Result<(), String> {
+    use crate::workato::ConfigError;
+    match crate::workato::normalize_base_url(text, "`workato.base_url`") {
+        Ok(_) => Ok(()),
+        Err(ConfigError::InvalidBaseUrl { reason, .. }) => Err(reason),
+        Err(ConfigError::InsecureBaseUrl { .. }) => {
+            Err("plain `http://` is allowed only for a loopback host".to_owned())
+        }
+        Err(other) => Err(other.to_string()),
     }
 }
 

@@ -268,6 +268,12 @@ impl Client {
         &self.inner.secrets
     }
 
+    /// The factor every duration derived from Workato's clock is divided by
+    /// (`EMBEDCTL_TIME_SCALE`; 1 against Workato).
+    pub fn time_scale(&self) -> f64 {
+        self.inner.time_scale
+    }
+
     /// The share of each rate limit this client uses.
     pub fn rate_share(&self) -> f64 {
         self.inner.rate_share

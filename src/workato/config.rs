@@ -11,6 +11,7 @@ use reqwest::header::HeaderValue;
 
 use super::error::ConfigError;
 use super::retry::RetryPolicy;
+use crate::env;
 use crate::redact::Secrets;
 
 /// The Workato data centers and their API base URLs (docs/workato-api.md).
@@ -127,24 +128,24 @@ impl ClientConfig {
         file_base_url: Option<&str>,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let base_url = match (lookup("WORKATO_BASE_URL"), file_base_url) {
+        let base_url = match (lookup(env::WORKATO_BASE_URL), file_base_url) {
             (Some(url), _) if !url.trim().is_empty() => {
                 normalize_base_url(&url, "`WORKATO_BASE_URL`")?
             }
             (_, Some(url)) => normalize_base_url(url, "`workato.base_url`")?,
             _ => region_base_url(region.unwrap_or(DEFAULT_REGION))?.to_owned(),
         };
-        let token = match lookup("WORKATO_API_TOKEN") {
+        let token = match lookup(env::WORKATO_API_TOKEN) {
             None => return Err(ConfigError::MissingToken),
             Some(token) => ApiToken::new(token),
         };
         check_token(&token)?;
-        let time_scale = parse_time_scale(lookup("EMBEDCTL_TIME_SCALE").as_deref())?;
+        let time_scale = parse_time_scale(lookup(env::EMBEDCTL_TIME_SCALE).as_deref())?;
         Ok(Self {
             base_url,
             token,
             secrets: Secrets::new(),
-            rate_share: parse_rate_share(lookup("EMBEDCTL_RATE_SHARE").as_deref())?,
+            rate_share: parse_rate_share(lookup(env::EMBEDCTL_RATE_SHARE).as_deref())?,
             time_scale,
             // Backoff is measured in Workato's time too, like the windows.
             retry: RetryPolicy::standard().scaled(time_scale),
@@ -309,6 +310,34 @@ mod tests {
         assert_eq!(parse_time_scale(Some("600")).unwrap(), 600.0);
         for bad in ["0", "-2", "x", "inf"] {
             assert!(parse_time_scale(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_region_of_the_file_has_a_base_url() {
+        use crate::spec::Region;
+        let all = [
+            Region::Us,
+            Region::Eu,
+            Region::Jp,
+            Region::Sg,
+            Region::Au,
+            Region::Il,
+            Region::Cn,
+        ];
+        // Adding a region to the file without adding it here stops the build.
+        let _exhaustive = |region: Region| match region {
+            Region::Us
+            | Region::Eu
+            | Region::Jp
+            | Region::Sg
+            | Region::Au
+            | Region::Il
+            | Region::Cn => {}
+        };
+        assert_eq!(all.len(), REGIONS.len());
+        for region in all {
+            assert!(region_base_url(region.name()).is_ok(), "{}", region.name());
         }
     }
 
