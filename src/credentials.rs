@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value};
@@ -101,70 +101,133 @@ impl ConnectionInput {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unresolved(pub String);
 
-/// Resolves settings and credentials into the input a connection update sends. `lookup` reads an
-/// environment variable (injected so tests need not touch the process environment); files are
-/// relative to `base_dir`, with one trailing newline dropped.
+/// Where a connection's input comes from: its settings as values, its secrets as the places to
+/// read them (`{ env }` names, `{ file }` paths made absolute). It holds no secret, so `Desired`
+/// can carry it to apply, which resolves it just before the first write.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InputSource {
+    /// Non-secret fields, sent as part of `input`.
+    pub settings: BTreeMap<String, Value>,
+    /// Secret fields of `input`.
+    pub secrets: BTreeMap<String, SecretRef>,
+    /// `access_token` / `refresh_token` of `oauth_token_pair`.
+    pub oauth_token_pair: Option<BTreeMap<String, SecretRef>>,
+}
+
+/// Where one secret value is read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretRef {
+    /// An environment variable.
+    Env(String),
+    /// A file (absolute, or relative to the working directory), one trailing newline dropped.
+    File { path: PathBuf, shown: String },
+    /// Something the file should not hold (a literal): never resolvable.
+    Invalid,
+}
+
+impl InputSource {
+    /// The source of a connection's settings and credentials as the file writes them; `{ file }`
+    /// paths are relative to `base_dir`.
+    pub fn of(
+        settings: &KeyedMap<Spanned<SettingValue>>,
+        credentials: &KeyedMap<Spanned<SecretSource>>,
+        base_dir: &Path,
+    ) -> Self {
+        let reference = |source: &SecretSource| match source {
+            SecretSource::Env(name) => SecretRef::Env(name.value.clone()),
+            SecretSource::File(path) => SecretRef::File {
+                path: base_dir.join(&path.value),
+                shown: path.value.clone(),
+            },
+            _ => SecretRef::Invalid,
+        };
+        let mut source = InputSource::default();
+        for (key, value) in settings.iter() {
+            let value = match &value.value {
+                SettingValue::Text(text) => Value::String(text.clone()),
+                SettingValue::Integer(number) => Value::from(*number),
+                SettingValue::Number(number) => Value::from(*number),
+                SettingValue::Boolean(flag) => Value::Bool(*flag),
+            };
+            source.settings.insert(key.value.clone(), value);
+        }
+        for (key, value) in credentials.iter() {
+            match &value.value {
+                SecretSource::Nested(tokens) if key.value == "oauth_token_pair" => {
+                    source.oauth_token_pair = Some(
+                        tokens
+                            .iter()
+                            .map(|(token, secret)| (token.value.clone(), reference(&secret.value)))
+                            .collect(),
+                    );
+                }
+                other => {
+                    source.secrets.insert(key.value.clone(), reference(other));
+                }
+            }
+        }
+        source
+    }
+
+    /// Reads every secret: the input a connection update sends. `lookup` reads an environment
+    /// variable (injected so tests need not touch the process environment).
+    pub fn resolve(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ConnectionInput, Unresolved> {
+        let mut input = self.settings.clone();
+        let mut secret_values = Vec::new();
+        for (key, reference) in &self.secrets {
+            let secret = read_secret(reference, lookup)?;
+            secret_values.push(secret.clone());
+            input.insert(key.clone(), Value::String(secret));
+        }
+        let oauth_token_pair = match &self.oauth_token_pair {
+            None => None,
+            Some(tokens) => {
+                let mut pair = BTreeMap::new();
+                for (token, reference) in tokens {
+                    let secret = read_secret(reference, lookup)?;
+                    secret_values.push(secret.clone());
+                    pair.insert(token.clone(), secret);
+                }
+                Some(pair)
+            }
+        };
+        Ok(ConnectionInput {
+            input,
+            oauth_token_pair,
+            secret_values,
+        })
+    }
+}
+
+/// Resolves settings and credentials into the input a connection update sends (`InputSource::of`
+/// then `resolve`).
 pub fn resolve(
     settings: &KeyedMap<Spanned<SettingValue>>,
     credentials: &KeyedMap<Spanned<SecretSource>>,
     base_dir: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ConnectionInput, Unresolved> {
-    let mut input = BTreeMap::new();
-    for (key, value) in settings.iter() {
-        let value = match &value.value {
-            SettingValue::Text(text) => Value::String(text.clone()),
-            SettingValue::Integer(number) => Value::from(*number),
-            SettingValue::Number(number) => Value::from(*number),
-            SettingValue::Boolean(flag) => Value::Bool(*flag),
-        };
-        input.insert(key.value.clone(), value);
-    }
-    let mut oauth_token_pair = None;
-    let mut secret_values = Vec::new();
-    for (key, value) in credentials.iter() {
-        match &value.value {
-            SecretSource::Nested(tokens) if key.value == "oauth_token_pair" => {
-                let mut pair = BTreeMap::new();
-                for (token, source) in tokens.iter() {
-                    let secret = read_secret(&source.value, base_dir, lookup)?;
-                    secret_values.push(secret.clone());
-                    pair.insert(token.value.clone(), secret);
-                }
-                oauth_token_pair = Some(pair);
-            }
-            other => {
-                let secret = read_secret(other, base_dir, lookup)?;
-                secret_values.push(secret.clone());
-                input.insert(key.value.clone(), Value::String(secret));
-            }
-        }
-    }
-    Ok(ConnectionInput {
-        input,
-        oauth_token_pair,
-        secret_values,
-    })
+    InputSource::of(settings, credentials, base_dir).resolve(lookup)
 }
 
 fn read_secret(
-    source: &SecretSource,
-    base_dir: &Path,
+    reference: &SecretRef,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, Unresolved> {
-    match source {
-        SecretSource::Env(name) => lookup(&name.value)
+    match reference {
+        SecretRef::Env(name) => lookup(name)
             .filter(|value| !value.is_empty())
-            .ok_or_else(|| Unresolved(format!("`{}` is not set", name.value))),
-        SecretSource::File(path) => {
-            let full = base_dir.join(&path.value);
-            let text =
-                read_bounded(&full).map_err(|why| Unresolved(format!("`{}` {why}", path.value)))?;
+            .ok_or_else(|| Unresolved(format!("`{name}` is not set"))),
+        SecretRef::File { path, shown } => {
+            let text = read_bounded(path).map_err(|why| Unresolved(format!("`{shown}` {why}")))?;
             let text = text.strip_suffix('\n').unwrap_or(&text);
             let text = text.strip_suffix('\r').unwrap_or(text);
             Ok(text.to_owned())
         }
-        _ => Err(Unresolved(
+        SecretRef::Invalid => Err(Unresolved(
             "a credential is not `{ env }` or `{ file }`".to_owned(),
         )),
     }

@@ -2,11 +2,15 @@
 //!
 //! Built from a validated `Spec`. Credentials are resolved here (this reads environment variables
 //! and secret files: the only I/O on the way to a plan besides `observe`), and only their
-//! fingerprints are kept, so `Desired` holds no secret and `diff` stays pure.
+//! fingerprints are kept, so `Desired` holds no secret and `diff` stays pure. It also carries what
+//! apply needs besides the plan (where each credential comes from, each package's zip), so that
+//! apply never goes back to the file model.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::credentials::{self, Unresolved};
+use std::sync::Arc;
+
+use crate::credentials::{InputSource, Unresolved};
 use crate::spec::{Parent, Spec};
 
 /// What the file asks for.
@@ -27,6 +31,8 @@ pub struct DesiredManifest {
     pub restart_recipes: bool,
     /// The package digest (ARCHITECTURE.md).
     pub digest: String,
+    /// The package as the zip apply imports (shared: clones of `Desired` do not copy it).
+    pub zip: Arc<Vec<u8>>,
     /// Every recipe of the package.
     pub recipes: Vec<DesiredRecipe>,
     /// Names of the recipes that must be running.
@@ -71,6 +77,9 @@ pub struct DesiredCustomer {
     pub runtime_users: Vec<DesiredUser>,
     /// Per `<manifest>.<connection>` of every default connection of its manifests.
     pub credentials: BTreeMap<String, CredentialState>,
+    /// Where the input of each of those connections comes from (the customer's own credentials
+    /// or the manifest's), when the file gives any.
+    pub inputs: BTreeMap<String, InputSource>,
 }
 
 /// An end user.
@@ -169,6 +178,7 @@ impl Desired {
                     folder: manifest.folder.value.clone(),
                     restart_recipes: manifest.restart_recipes,
                     digest: package.digest.as_str().to_owned(),
+                    zip: Arc::new(package.zip_bytes.clone()),
                     recipes,
                     required,
                     connections,
@@ -178,6 +188,7 @@ impl Desired {
         for customer in &spec.file.customers {
             let customer = &customer.value;
             let mut credentials = BTreeMap::new();
+            let mut inputs = BTreeMap::new();
             for manifest_key in &customer.manifests {
                 let Some(manifest) = spec.file.manifests.get(&manifest_key.value) else {
                     continue;
@@ -194,15 +205,11 @@ impl Desired {
                     let state = if credential_map.is_empty() && connection.settings.is_empty() {
                         CredentialState::Absent
                     } else {
-                        match (
-                            &resolver.fingerprint_key,
-                            credentials::resolve(
-                                &connection.settings,
-                                credential_map,
-                                spec.base_dir(),
-                                resolver.lookup,
-                            ),
-                        ) {
+                        let source =
+                            InputSource::of(&connection.settings, credential_map, spec.base_dir());
+                        let resolved = source.resolve(resolver.lookup);
+                        inputs.insert(reference.clone(), source);
+                        match (&resolver.fingerprint_key, resolved) {
                             (Some(key), Ok(input)) => {
                                 resolver.secrets.add_all(input.secret_values());
                                 CredentialState::Known {
@@ -236,6 +243,7 @@ impl Desired {
                     })
                     .collect(),
                 credentials,
+                inputs,
             });
         }
         desired

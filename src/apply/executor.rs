@@ -34,8 +34,6 @@ pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(600);
 /// missing one stops the run before it changes anything.
 pub struct ApplyOptions {
     pub desired: Desired,
-    /// The package zip of every manifest.
-    pub zips: BTreeMap<String, Vec<u8>>,
     /// The resolved input of every default connection to authorize, by (customer, `m.c`).
     pub inputs: BTreeMap<(String, String), ConnectionInput>,
     /// The HMAC key credential fingerprints are recorded with.
@@ -505,12 +503,8 @@ async fn import(
     let id = customer_id(state)?;
     let folder = folder_id(state, manifest_key, change)?;
     let manifest = desired_manifest(options, manifest_key)?;
-    let zip = options
-        .zips
-        .get(manifest_key)
-        .ok_or_else(|| format!("the package of `{manifest_key}` is not loaded"))?;
     let started = client
-        .import_package(id, folder, zip, manifest.restart_recipes)
+        .import_package(id, folder, &manifest.zip, manifest.restart_recipes)
         .await
         .map_err(describe)?;
     let deadline = Instant::now() + options.import_timeout;

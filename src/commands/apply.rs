@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use crate::apply::{ApplyEvent, ApplyOptions, IMPORT_TIMEOUT, apply};
 use crate::cli::{ApplyArgs, ApplyFormat, ExitStatus};
-use crate::credentials::{self, ConnectionInput};
+use crate::credentials::ConnectionInput;
+use crate::desired::Desired;
 use crate::plan::{Action, Plan, Reason, Subject, budget_of, saved::SavedPlan};
 use crate::render::{self, Format, RenderContext};
-use crate::spec::Spec;
 
 use super::session::{Observed, RunOptions, Stop, observe_and_diff};
 
@@ -79,7 +79,7 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
             return super::fail("apply cancelled; nothing was written");
         }
     }
-    let inputs = match resolve_inputs(&observed.spec, &observed.plan) {
+    let inputs = match resolve_inputs(&observed.desired, &observed.plan) {
         Ok(inputs) => inputs,
         Err(message) => {
             observed.finish().await;
@@ -92,12 +92,7 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         observed.client.secrets().add_all(input.secret_values());
     }
     let fingerprint_key = observed.fingerprint_key.clone().unwrap_or_default();
-    let zips = observed
-        .spec
-        .packages
-        .iter()
-        .map(|(key, package)| (key.clone(), package.zip_bytes.clone()))
-        .collect();
+
     let json = args.format == ApplyFormat::Json;
     // A progress bar on a terminal (indicatif hides itself elsewhere); plain lines in CI.
     let progress = indicatif::ProgressBar::new(observed.plan.changes.len() as u64);
@@ -135,7 +130,6 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
     let simulated = args.target.sim.is_some();
     let options = ApplyOptions {
         desired: observed.desired.clone(),
-        zips,
         inputs,
         fingerprint_key,
         import_timeout: IMPORT_TIMEOUT,
@@ -195,15 +189,14 @@ fn refresh_credentials(plan: &mut Plan) {
 
 /// Resolves the input of every connection the plan authorizes, before anything is written.
 fn resolve_inputs(
-    spec: &Spec,
+    desired: &Desired,
     plan: &Plan,
 ) -> Result<BTreeMap<(String, String), ConnectionInput>, String> {
-    let lookup = crate::env::process;
     let mut inputs = BTreeMap::new();
     for change in &plan.changes {
         let Subject::Connection {
-            manifest: manifest_key,
-            connection: connection_key,
+            manifest,
+            connection,
         } = &change.subject
         else {
             continue;
@@ -211,31 +204,21 @@ fn resolve_inputs(
         if change.action != Action::Authorize {
             continue;
         }
-        let reference = format!("{manifest_key}.{connection_key}");
-        let connection = spec
-            .file
-            .manifests
-            .get(manifest_key)
-            .and_then(|manifest| manifest.connections.get(connection_key))
-            .ok_or_else(|| format!("`{reference}` is not in the file"))?;
-        let customer = spec
-            .file
+        let reference = format!("{manifest}.{connection}");
+        let source = desired
             .customers
             .iter()
-            .map(|c| &c.value)
-            .find(|c| c.external_id.value == change.customer)
-            .ok_or_else(|| format!("customer `{}` is not in the file", change.customer))?;
-        let credentials_map = customer
-            .credentials
-            .get(&reference)
-            .unwrap_or(&connection.credentials);
-        let input = credentials::resolve(
-            &connection.settings,
-            credentials_map,
-            spec.base_dir(),
-            &lookup,
-        )
-        .map_err(|unresolved| format!("`{}/{reference}`: {}", change.customer, unresolved.0))?;
+            .find(|c| c.external_id == change.customer)
+            .and_then(|customer| customer.inputs.get(&reference))
+            .ok_or_else(|| {
+                format!(
+                    "`{}/{reference}`: the file gives it no credentials",
+                    change.customer
+                )
+            })?;
+        let input = source
+            .resolve(&crate::env::process)
+            .map_err(|unresolved| format!("`{}/{reference}`: {}", change.customer, unresolved.0))?;
         inputs.insert((change.customer.clone(), reference), input);
     }
     Ok(inputs)

@@ -13,7 +13,7 @@ use crate::observe::observe;
 use crate::plan::{ApiBudget, Plan, budget_of, diff};
 use crate::redact::Secrets;
 use crate::sim::{RunningSimulator, SimOptions, Simulator};
-use crate::spec::{self, Spec};
+use crate::spec;
 use crate::workato::{ApiToken, Client, ClientConfig, RetryPolicy, parse_time_scale};
 
 /// How much faster than Workato's windows an in-process `--sim` run is paced (unless
@@ -29,7 +29,6 @@ pub struct Observed {
     /// The base URL, or `sim:<canonical state path>`.
     pub target_label: String,
     pub file_bytes: Vec<u8>,
-    pub spec: Spec,
     /// The client, for apply.
     pub client: Client,
     /// The in-process simulator under `--sim`; stop it (and save it, for apply) when done.
@@ -215,7 +214,6 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
         budget,
         target_label,
         file_bytes,
-        spec,
         client,
         simulator: running,
         fingerprint_key,

@@ -1738,40 +1738,26 @@ async fn apply_planned(
     tweak: impl FnOnce(&mut embedctl::apply::ApplyOptions),
 ) -> embedctl::apply::ApplyOutcome {
     use embedctl::plan::{Action, Subject};
+    let _ = spec;
     let mut inputs = BTreeMap::new();
     for change in &plan.changes {
-        let (
-            Subject::Connection {
-                manifest,
-                connection,
-            },
-            Action::Authorize,
-        ) = (&change.subject, change.action)
+        let (Subject::Connection { .. }, Action::Authorize) = (&change.subject, change.action)
         else {
             continue;
         };
-        let declared = spec
-            .file
-            .manifests
-            .get(manifest)
-            .and_then(|m| m.connections.get(connection))
-            .expect("declared connection");
-        let input = embedctl::credentials::resolve(
-            &declared.settings,
-            &declared.credentials,
-            spec.base_dir(),
-            &property_lookup,
-        )
-        .unwrap_or_else(|_| panic!("cannot resolve {}", change.key()));
+        let source = desired
+            .customers
+            .iter()
+            .find(|c| c.external_id == change.customer)
+            .and_then(|c| c.inputs.get(&change.key()))
+            .expect("the file gives the connection credentials");
+        let input = source
+            .resolve(&property_lookup)
+            .unwrap_or_else(|_| panic!("cannot resolve {}", change.key()));
         inputs.insert((change.customer.clone(), change.key()), input);
     }
     let mut options = embedctl::apply::ApplyOptions {
         desired,
-        zips: spec
-            .packages
-            .iter()
-            .map(|(key, package)| (key.clone(), package.zip_bytes.clone()))
-            .collect(),
         inputs,
         fingerprint_key: "k".to_owned(),
         import_timeout: Duration::from_secs(30),

@@ -209,6 +209,7 @@ fn manifest_strategy(index: usize) -> impl Strategy<Value = DesiredManifest> {
                         .collect::<BTreeSet<_>>(),
                     recipes: recipe_list,
                     connections,
+                    ..DesiredManifest::default()
                 }
             },
         )
@@ -274,6 +275,7 @@ fn desired_strategy() -> impl Strategy<Value = Desired> {
                         })
                         .collect(),
                     credentials,
+                    ..DesiredCustomer::default()
                 });
             }
             desired
