@@ -259,7 +259,8 @@ impl Simulator {
 }
 
 /// A simulator serving on an ephemeral loopback port inside this process (`--sim STATE.json`),
-/// so that the real client talks to it over real HTTP: the same code path as production.
+/// so that the real client talks to it over real HTTP: the same code path as production. `stop`
+/// ends it gracefully; dropping it (an early return, a panic) ends it too.
 #[derive(Debug)]
 pub struct RunningSimulator {
     simulator: Simulator,
@@ -308,6 +309,16 @@ impl RunningSimulator {
         match (&mut self.task).await {
             Ok(result) => result,
             Err(join) => Err(std::io::Error::other(join.to_string())),
+        }
+    }
+}
+
+impl Drop for RunningSimulator {
+    fn drop(&mut self) {
+        // After `stop` there is nothing left to do; otherwise stop serving now, without waiting.
+        if let Some(sender) = self.shutdown.take() {
+            let _ = sender.send(());
+            self.task.abort();
         }
     }
 }

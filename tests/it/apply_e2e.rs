@@ -12,49 +12,15 @@ use std::time::{Duration, Instant};
 use embedctl::sim::{AccountState, Family, RunningSimulator, SimOptions, Simulator};
 use serde_json::{Value, json};
 
-use crate::context::{Outcome, repo_root};
+use crate::context::{Outcome, repo_root, run};
 
 /// Rate-limit windows of the served simulator and of the client are both divided by this, so a
 /// minute of Workato's limits lasts a second.
 const TIME_SCALE: &str = "60";
 
-/// Variables the child must never inherit from whoever runs the tests.
-const SCRUBBED: &[&str] = &[
-    "WORKATO_API_TOKEN",
-    "WORKATO_BASE_URL",
-    "WORKATO_JWT_PRIVATE_KEY",
-    "EMBEDCTL_FINGERPRINT_KEY",
-    "EMBEDCTL_RATE_SHARE",
-    "EMBEDCTL_TIME_SCALE",
-    "NO_COLOR",
-    "CLICOLOR_FORCE",
-    "RUST_LOG",
-];
-
+/// `embedctl ARGS` in `dir` with exactly the given variables (`context::command`).
 fn embedctl_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_embedctl"));
-    command.args(args).current_dir(dir);
-    for name in SCRUBBED {
-        command.env_remove(name);
-    }
-    command.env("NO_COLOR", "1");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command
-}
-
-/// Runs `embedctl ARGS` in `dir` with exactly the given variables (on the child only).
-fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
-    let output = embedctl_command(dir, args, env)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run embedctl: {error}"));
-    Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    crate::context::command(dir, args, env)
 }
 
 fn path_str(path: &Path) -> &str {
@@ -162,10 +128,9 @@ fn test_runtime() -> tokio::runtime::Runtime {
 impl Served {
     /// A served simulator (time-scaled) with extra flags, e.g. `--fail-rate 0.3`.
     fn start(extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_embedctl"))
-            .args(["sim", "serve", "--port", "0", "--time-scale", TIME_SCALE])
-            .args(extra)
-            .stdin(Stdio::null())
+        let mut args = vec!["sim", "serve", "--port", "0", "--time-scale", TIME_SCALE];
+        args.extend_from_slice(extra);
+        let mut child = crate::context::command(&repo_root(), &args, &[])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -239,7 +204,6 @@ impl Served {
     /// `embedctl ARGS` against this simulator, not waited for.
     fn spawn(&self, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Child {
         embedctl_command(dir, args, &self.env(extra_env))
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -10,7 +10,6 @@
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use embedctl::credentials::{self, ConnectionInput, SIMULATOR_FINGERPRINT_KEY};
@@ -31,43 +30,11 @@ use crate::sim_context::{SimContext, TOKEN, send};
 // ---------------------------------------------------------------------------------------------
 // Running the binary
 
-/// Environment variables for one run, as (name, value).
-pub type Env<'a> = &'a [(&'a str, &'a str)];
+pub use crate::context::Env;
 
-/// Variables that change what embedctl does. Every run starts without them, so that nothing in
-/// the developer's shell reaches a snapshot; a test sets the ones it means.
-const AMBIENT: &[&str] = &[
-    "CLICOLOR_FORCE",
-    "RUST_LOG",
-    "WORKATO_API_TOKEN",
-    "WORKATO_BASE_URL",
-    "WORKATO_JWT_PRIVATE_KEY",
-    "EMBEDCTL_FINGERPRINT_KEY",
-    "EMBEDCTL_RATE_SHARE",
-    "EMBEDCTL_TIME_SCALE",
-    "PARTNER_API_KEY",
-    "ACME_PARTNER_API_KEY",
-];
-
-/// Runs `embedctl ARGS` in `dir`, colourless, with exactly the variables of `env` set among
-/// those embedctl reads.
+/// Runs `embedctl ARGS` in `dir` with exactly the variables of `env` (`context::run`).
 pub fn embedctl(dir: &Path, args: &[&str], env: Env<'_>) -> Outcome {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_embedctl"));
-    command.args(args).current_dir(dir).env("NO_COLOR", "1");
-    for name in AMBIENT {
-        command.env_remove(name);
-    }
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run embedctl: {error}"));
-    Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    crate::context::run(dir, args, env)
 }
 
 /// Runs `future` to completion on a runtime of its own (tests here are plain `#[test]`s, because
