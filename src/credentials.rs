@@ -89,11 +89,7 @@ impl ConnectionInput {
             Err(_) => return String::new(),
         };
         mac.update(canonical.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        hex::encode(mac.finalize().into_bytes())
     }
 }
 

@@ -354,10 +354,10 @@ pub fn digest_of_files(files: &[(String, Vec<u8>)]) -> PackageDigest {
     for (path, content) in sorted {
         hasher.update(path.as_bytes());
         hasher.update([0u8]);
-        hasher.update(lower_hex(&Sha256::digest(content)).as_bytes());
+        hasher.update(hex::encode(&Sha256::digest(content)).as_bytes());
         hasher.update(b"\n");
     }
-    PackageDigest(lower_hex(&hasher.finalize()))
+    PackageDigest(hex::encode(&hasher.finalize()))
 }
 
 /// A zip of the files that depends on nothing but their paths and contents.
@@ -905,17 +905,6 @@ fn describe_bytes(bytes: u64) -> String {
     }
 }
 
-/// Lowercase hex of bytes; written out because sha2 0.11's output array has no hex formatting.
-fn lower_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    hex
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1102,7 +1091,7 @@ mod tests {
             ("b.txt".to_owned(), b"two".to_vec()),
             ("a.txt".to_owned(), b"one".to_vec()),
         ];
-        let hex = |bytes: &[u8]| lower_hex(&Sha256::digest(bytes));
+        let hex = |bytes: &[u8]| hex::encode(&Sha256::digest(bytes));
         let lines = format!("a.txt\0{}\nb.txt\0{}\n", hex(b"one"), hex(b"two"));
         assert_eq!(digest_of_files(&files).as_str(), hex(lines.as_bytes()));
         // Pinned, so that a change of the format (which would re-import every customer's

@@ -309,8 +309,5 @@ pub fn customer_fingerprint(live: Option<&LiveCustomer>, targeted: &BTreeSet<u64
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(bytes))
 }

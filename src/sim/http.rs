@@ -114,10 +114,7 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
 
 /// Lowercase hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// The middleware in front of every route: `/__sim` passes straight through; `/api` requests are
