@@ -354,10 +354,10 @@ pub fn digest_of_files(files: &[(String, Vec<u8>)]) -> PackageDigest {
     for (path, content) in sorted {
         hasher.update(path.as_bytes());
         hasher.update([0u8]);
-        hasher.update(hex::encode(&Sha256::digest(content)).as_bytes());
+        hasher.update(hex::encode(Sha256::digest(content)).as_bytes());
         hasher.update(b"\n");
     }
-    PackageDigest(hex::encode(&hasher.finalize()))
+    PackageDigest(hex::encode(hasher.finalize()))
 }
 
 /// A zip of the files that depends on nothing but their paths and contents.
@@ -1091,7 +1091,7 @@ mod tests {
             ("b.txt".to_owned(), b"two".to_vec()),
             ("a.txt".to_owned(), b"one".to_vec()),
         ];
-        let hex = |bytes: &[u8]| hex::encode(&Sha256::digest(bytes));
+        let hex = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
         let lines = format!("a.txt\0{}\nb.txt\0{}\n", hex(b"one"), hex(b"two"));
         assert_eq!(digest_of_files(&files).as_str(), hex(lines.as_bytes()));
         // Pinned, so that a change of the format (which would re-import every customer's
