@@ -7,7 +7,9 @@
 //! change skips the changes of the phases above it.
 
 mod events;
-mod executor;
+mod gate;
+mod schedule;
+mod steps;
 
 pub use events::{ApplyEvent, ApplyOutcome, CustomerOutcome, SkipKind};
-pub use executor::{ApplyOptions, IMPORT_TIMEOUT, apply};
+pub use schedule::{ApplyOptions, IMPORT_TIMEOUT, apply};

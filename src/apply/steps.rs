@@ -1,284 +1,33 @@
-//! The executor: one task per customer (bounded), changes in phase order, gates re-checked live.
+//! The steps: what each kind of change does in Workato, given what the plan says about it.
+//! Objects the plan could not know the id of (made by an earlier change of the same apply) are
+//! found by the rules `diff` used (`matching`); nothing here decides what to change.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Map, Value};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
-use super::events::{ApplyEvent, ApplyOutcome, CustomerOutcome};
-use crate::credentials::ConnectionInput;
-use crate::desired::Desired;
+use super::schedule::ApplyOptions;
 use crate::desired::{DesiredConnection, DesiredManifest};
 use crate::live::property;
 use crate::live::{LiveConnection, LiveRecipe};
 use crate::matching::Workspace;
 use crate::observe::{live_connection, live_recipe};
-use crate::plan::{Action, Change, ParentRef, Plan, Subject};
+use crate::plan::{Action, Change, ParentRef, Subject};
 use crate::workato::wire::{CustomerUpdate, ImportState, NewConnection, NewCustomer};
 use crate::workato::{Client, ClientError, ConnectionFilter};
-
-/// How many customers are worked on at once; the client's pacing keeps the total within limits.
-const CUSTOMER_CONCURRENCY: usize = 8;
 
 /// The pause between two reads of an import's status grows by half each time, up to this many
 /// times the first pause (2 s → 30 s against Workato).
 const MAX_POLL_FACTOR: u32 = 15;
 
-/// How long an import may stay `in_progress` before apply gives up on it.
-pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// Everything apply needs besides the plan. Secrets are resolved before the first write, so a
-/// missing one stops the run before it changes anything.
-pub struct ApplyOptions {
-    pub desired: Desired,
-    /// The resolved input of every default connection to authorize, by (customer, `m.c`).
-    pub inputs: BTreeMap<(String, String), ConnectionInput>,
-    /// The HMAC key credential fingerprints are recorded with.
-    pub fingerprint_key: String,
-    /// How long an import may take before apply gives up on it.
-    pub import_timeout: Duration,
-    /// The first pause between two import status reads; later ones grow (`MAX_POLL_FACTOR`).
-    pub poll_interval: Duration,
-    /// Receives every event as it happens (lines on stderr, or NDJSON).
-    pub on_event: Arc<dyn Fn(&ApplyEvent) + Send + Sync>,
-}
-
-/// Runs the plan's changes against Workato and reports the outcome.
-pub async fn apply(client: &Client, plan: &Plan, options: ApplyOptions) -> ApplyOutcome {
-    let options = Arc::new(options);
-    let mut by_customer: BTreeMap<String, Vec<Change>> = BTreeMap::new();
-    for change in &plan.changes {
-        by_customer
-            .entry(change.customer.clone())
-            .or_default()
-            .push(change.clone());
-    }
-    (options.on_event)(&ApplyEvent::ApplyStart {
-        customers: by_customer.len(),
-        changes: plan.changes.len(),
-    });
-    let permits = Arc::new(Semaphore::new(CUSTOMER_CONCURRENCY));
-    let mut tasks = JoinSet::new();
-    // Which customer each task works on, and how many changes it has.
-    let mut task_customers = BTreeMap::new();
-    for (customer, mut changes) in by_customer {
-        // Phases strictly in order; within a phase, the plan's order.
-        changes.sort_by_key(|change| change.phase);
-        let client = client.clone();
-        let options = Arc::clone(&options);
-        let permits = Arc::clone(&permits);
-        let count = changes.len();
-        let task_customer = customer.clone();
-        let handle = tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            run_customer(&client, &task_customer, changes, &options).await
-        });
-        task_customers.insert(handle.id(), (customer, count));
-    }
-    let mut outcome = ApplyOutcome::default();
-    let mut results = Vec::new();
-    while let Some(joined) = tasks.join_next_with_id().await {
-        match joined {
-            Ok((_, result)) => results.push(result),
-            // A customer's task that died (a bug) must not vanish from the outcome: its changes
-            // are counted as failed, so the run cannot exit 0 with their work undone.
-            Err(error) => {
-                let (customer, count) = task_customers
-                    .get(&error.id())
-                    .cloned()
-                    .unwrap_or_else(|| ("(unknown customer)".to_owned(), 1));
-                (options.on_event)(&ApplyEvent::CustomerFailed {
-                    customer: customer.clone(),
-                    error: format!(
-                        "embedctl stopped working on this customer after an internal error (a \
-                         bug: please report it); the outcome of its {count} changes is unknown \
-                         and they count as failed: run apply again"
-                    ),
-                });
-                results.push(CustomerOutcome {
-                    customer,
-                    failed: count.max(1),
-                    ..CustomerOutcome::default()
-                });
-            }
-        }
-    }
-    let mut customers: BTreeMap<String, CustomerOutcome> = results
-        .into_iter()
-        .map(|c| (c.customer.clone(), c))
-        .collect();
-    for blocked in &plan.blocked {
-        customers
-            .entry(blocked.customer.clone())
-            .or_insert_with(|| CustomerOutcome {
-                customer: blocked.customer.clone(),
-                ..CustomerOutcome::default()
-            })
-            .blocked += 1;
-    }
-    for (customer, _) in plan.pending_people() {
-        customers
-            .entry(customer.to_owned())
-            .or_insert_with(|| CustomerOutcome {
-                customer: customer.to_owned(),
-                ..CustomerOutcome::default()
-            })
-            .pending_users += 1;
-    }
-    for customer in customers.values_mut() {
-        customer.status = if customer.failed > 0 || customer.blocked > 0 || customer.skipped > 0 {
-            "integration setup is in progress".to_owned()
-        } else {
-            "ready".to_owned()
-        };
-        outcome.succeeded += customer.succeeded;
-        outcome.failed += customer.failed;
-        outcome.skipped += customer.skipped;
-        outcome.blocked += customer.blocked;
-        outcome.pending_users += customer.pending_users;
-    }
-    outcome.customers = customers.into_values().collect();
-    (options.on_event)(&ApplyEvent::Summary(outcome.clone()));
-    outcome
-}
-
 /// What one customer's run has learnt so far.
-struct CustomerState {
-    customer_id: Option<u64>,
+pub(super) struct CustomerState {
+    pub(super) customer_id: Option<u64>,
     /// Folder id by manifest.
-    folders: BTreeMap<String, u64>,
+    pub(super) folders: BTreeMap<String, u64>,
     /// The workspace's connections and recipes, read again after an import.
-    snapshot: Option<Snapshot>,
-}
-
-async fn run_customer(
-    client: &Client,
-    customer: &str,
-    changes: Vec<Change>,
-    options: &ApplyOptions,
-) -> CustomerOutcome {
-    let emit = |event: ApplyEvent| (options.on_event)(&event);
-    let mut outcome = CustomerOutcome {
-        customer: customer.to_owned(),
-        ..CustomerOutcome::default()
-    };
-    let mut state = CustomerState {
-        customer_id: changes.iter().find_map(|c| c.target.customer_id),
-        folders: BTreeMap::new(),
-        snapshot: None,
-    };
-    for change in &changes {
-        if let (Some(folder), Some(manifest)) = (change.target.folder_id, change.subject.manifest())
-        {
-            state.folders.entry(manifest.to_owned()).or_insert(folder);
-        }
-    }
-    let mut failed_phase: Option<u8> = None;
-    let mut gate: Option<Gate> = None;
-    // (manifest, connection name) of every authorization that failed in this run: a recipe that
-    // needs one of them is not started (Workato's refusal is never the check).
-    let mut unauthorized: Vec<(String, String)> = Vec::new();
-    for change in &changes {
-        if let Some(phase) = failed_phase.filter(|phase| change.phase > *phase) {
-            outcome.skipped += 1;
-            emit(ApplyEvent::skipped_of(
-                change,
-                format!("a phase-{phase} change of this customer failed"),
-            ));
-            continue;
-        }
-        if let Some(name) = unmet_need(change, &unauthorized, options) {
-            outcome.skipped += 1;
-            emit(ApplyEvent::skipped_of(
-                change,
-                format!("connection \"{name}\", which it needs, was not authorized"),
-            ));
-            continue;
-        }
-        if change.phase == 4 {
-            if gate.is_none() {
-                let checked = check_gate(client, customer, &mut state, options).await;
-                if let Gate::Closed(reason) = &checked {
-                    emit(ApplyEvent::GateBlocked {
-                        customer: customer.to_owned(),
-                        reason: reason.clone(),
-                    });
-                }
-                gate = Some(checked);
-            }
-            match &gate {
-                // Workato says the layers below are not ready: blocked, like a plan's blocked
-                // change, not a failure of this run.
-                Some(Gate::Closed(reason)) => {
-                    outcome.blocked += 1;
-                    emit(ApplyEvent::gate_closed_for(change, reason.clone()));
-                    continue;
-                }
-                // Nobody knows whether they are ready: the change is left undone for a reason
-                // that is a failure.
-                Some(Gate::Unknown(reason)) => {
-                    outcome.skipped += 1;
-                    emit(ApplyEvent::skipped_of(
-                        change,
-                        format!("the phase-4 gate could not be checked: {reason}"),
-                    ));
-                    continue;
-                }
-                Some(Gate::Open) | None => {}
-            }
-        }
-        emit(ApplyEvent::start_of(change));
-        match execute(client, change, &mut state, options).await {
-            Ok(()) => {
-                outcome.succeeded += 1;
-                emit(ApplyEvent::done_of(change));
-            }
-            Err(error) => {
-                outcome.failed += 1;
-                failed_phase = Some(failed_phase.map_or(change.phase, |p| p.min(change.phase)));
-                if let Subject::Connection {
-                    manifest,
-                    connection,
-                } = &change.subject
-                    && let Ok((_, declared)) = desired_connection(options, manifest, connection)
-                {
-                    unauthorized.push((manifest.clone(), declared.name.clone()));
-                }
-                emit(ApplyEvent::failed_of(change, error));
-            }
-        }
-    }
-    outcome
-}
-
-/// For a recipe start: the name of a connection it needs whose authorization failed in this run.
-fn unmet_need(
-    change: &Change,
-    unauthorized: &[(String, String)],
-    options: &ApplyOptions,
-) -> Option<String> {
-    let Subject::Recipe { manifest, recipe } = &change.subject else {
-        return None;
-    };
-    let recipe = options
-        .desired
-        .manifests
-        .get(manifest)?
-        .recipes
-        .iter()
-        .find(|r| &r.name == recipe)?;
-    recipe
-        .needs
-        .iter()
-        .find(|need| {
-            unauthorized
-                .iter()
-                .any(|(failed_manifest, name)| failed_manifest == manifest && name == *need)
-        })
-        .cloned()
+    pub(super) snapshot: Option<Snapshot>,
 }
 
 /// The manifest `key` of the file.
@@ -294,7 +43,7 @@ fn desired_manifest<'o>(
 }
 
 /// The connection `connection` of manifest `manifest` of the file.
-fn desired_connection<'o>(
+pub(super) fn desired_connection<'o>(
     options: &'o ApplyOptions,
     manifest: &str,
     connection: &str,
@@ -327,7 +76,7 @@ fn describe_customer_create(error: ClientError, external_id: &str) -> String {
     }
 }
 
-async fn execute(
+pub(super) async fn execute(
     client: &Client,
     change: &Change,
     state: &mut CustomerState,
@@ -564,13 +313,13 @@ async fn import(
 }
 
 /// The workspace's connections (runtime ones included) and recipes, as the model reads them.
-struct Snapshot {
+pub(super) struct Snapshot {
     connections: Vec<LiveConnection>,
     recipes: Vec<LiveRecipe>,
 }
 
 impl Snapshot {
-    fn workspace(&self) -> Workspace<'_> {
+    pub(super) fn workspace(&self) -> Workspace<'_> {
         Workspace {
             connections: &self.connections,
             recipes: &self.recipes,
@@ -579,7 +328,7 @@ impl Snapshot {
     }
 
     /// The default connection of a desired connection, by the rule `diff` used (`matching`).
-    fn default_connection(
+    pub(super) fn default_connection(
         &self,
         manifest: &DesiredManifest,
         folder_id: Option<u64>,
@@ -599,7 +348,7 @@ impl Snapshot {
 
 /// The workspace's connections (runtime ones included) and recipes, read once per customer
 /// after the changes that create them.
-async fn snapshot<'s>(
+pub(super) async fn snapshot<'s>(
     client: &Client,
     state: &'s mut CustomerState,
 ) -> Result<&'s Snapshot, String> {
@@ -800,66 +549,4 @@ async fn create_runtime_connection(
         }
         Err(error) => Err(describe(error)),
     }
-}
-
-/// The phase-4 gate as read live.
-enum Gate {
-    Open,
-    /// Workato says a layer below is not ready (a recipe not running, a connection not
-    /// authorized): the phase-4 changes are blocked.
-    Closed(String),
-    /// The gate could not be read (an API error): the phase-4 changes are skipped, which fails
-    /// the run.
-    Unknown(String),
-}
-
-/// The phase-4 gate, live: every required recipe of the customer's manifests running and every
-/// default connection authorized.
-async fn check_gate(
-    client: &Client,
-    customer: &str,
-    state: &mut CustomerState,
-    options: &ApplyOptions,
-) -> Gate {
-    state.snapshot = None;
-    let Some(desired) = options
-        .desired
-        .customers
-        .iter()
-        .find(|c| c.external_id == customer)
-    else {
-        return Gate::Unknown("the customer is not in the file".to_owned());
-    };
-    let folders = state.folders.clone();
-    let snapshot = match snapshot(client, state).await {
-        Ok(snapshot) => snapshot,
-        Err(error) => return Gate::Unknown(error),
-    };
-    for manifest_key in &desired.manifests {
-        let Some(manifest) = options.desired.manifests.get(manifest_key) else {
-            continue;
-        };
-        let folder = folders.get(manifest_key).copied();
-        for connection in manifest.connections.iter().filter(|c| !c.runtime_users) {
-            let authorized = snapshot
-                .default_connection(manifest, folder, connection)
-                .is_some_and(LiveConnection::is_authorized);
-            if !authorized {
-                return Gate::Closed(format!(
-                    "connection \"{}\" is not authorized",
-                    connection.name
-                ));
-            }
-        }
-        for required in &manifest.required {
-            let running = snapshot
-                .workspace()
-                .recipe(required, folder)
-                .is_some_and(|recipe| recipe.running);
-            if !running {
-                return Gate::Closed(format!("recipe \"{required}\" is not running"));
-            }
-        }
-    }
-    Gate::Open
 }
