@@ -6,6 +6,7 @@
 //! fingerprints) and never add a link. Whether to colour is the caller's decision, so that
 //! `NO_COLOR` and terminals are handled in one place (anstream, at the edge).
 
+pub mod drift;
 mod field;
 mod group;
 pub mod json;

@@ -1,0 +1,135 @@
+//! The drift report (`embedctl drift`): the plan read as a drift class, for cron jobs.
+
+use serde_json::{Value, json};
+
+use super::{Format, RenderContext};
+use crate::plan::{ApiBudget, Change, Plan};
+
+/// What a drift check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriftClass {
+    /// Workato matches the file.
+    InSync,
+    /// Apply would write, or something is blocked.
+    Drift,
+    /// Only end users still have to authorize their connections.
+    PendingUsers,
+}
+
+impl DriftClass {
+    /// The class of a plan. Unmanaged objects are reported, never counted.
+    pub fn of(plan: &Plan) -> DriftClass {
+        if !plan.changes.is_empty() || !plan.blocked.is_empty() {
+            DriftClass::Drift
+        } else if !plan.pending_users.is_empty() {
+            DriftClass::PendingUsers
+        } else {
+            DriftClass::InSync
+        }
+    }
+
+    /// The class as in JSON (`in_sync`, `drift`, `pending_users`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftClass::InSync => "in_sync",
+            DriftClass::Drift => "drift",
+            DriftClass::PendingUsers => "pending_users",
+        }
+    }
+}
+
+/// The plan's JSON document with the drift `status` and the `exit_code` added.
+pub fn json(
+    plan: &Plan,
+    budget: &ApiBudget,
+    ctx: &RenderContext,
+    class: DriftClass,
+    exit_code: u8,
+) -> String {
+    let rendered = super::render(plan, budget, ctx, Format::Json);
+    let mut document: Value = serde_json::from_str(&rendered).unwrap_or_else(|_| json!({}));
+    if let Some(object) = document.as_object_mut() {
+        object.insert("status".to_owned(), json!(class.as_str()));
+        object.insert("exit_code".to_owned(), json!(exit_code));
+    }
+    serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
+}
+
+fn line(change: &Change) -> String {
+    let mut text = format!(
+        "  {}  {} {} {} ({})",
+        change.customer,
+        if change.blocked_by.is_some() {
+            "!"
+        } else {
+            change.action.marker()
+        },
+        change.kind().as_str(),
+        change.key(),
+        change.reason.as_str()
+    );
+    if let Some(why) = &change.blocked_by {
+        text.push_str(&format!("\n      blocked: {why}"));
+    }
+    text
+}
+
+/// The drift report for people.
+pub fn text(plan: &Plan, class: DriftClass) -> String {
+    let mut out = String::new();
+    match class {
+        DriftClass::InSync => out.push_str("In sync: Workato matches the file.\n"),
+        DriftClass::PendingUsers => {
+            out.push_str("No drift; end users still have to authorize their connections.\n")
+        }
+        DriftClass::Drift => out.push_str(&format!(
+            "Drift: apply would make {} {}; {} blocked.\n",
+            plan.changes.len(),
+            if plan.changes.len() == 1 {
+                "change"
+            } else {
+                "changes"
+            },
+            plan.blocked.len()
+        )),
+    }
+    for change in plan.changes.iter().chain(&plan.blocked) {
+        out.push_str(&line(change));
+        out.push('\n');
+    }
+    if !plan.pending_users.is_empty() {
+        out.push_str(&format!(
+            "\nEnd users still to authorize ({}):\n",
+            plan.pending_users.len()
+        ));
+        for pending in &plan.pending_users {
+            let function = pending
+                .recipe_function
+                .as_ref()
+                .map(|f| format!(" ({f})"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {}  {}  {}{function}\n",
+                pending.customer, pending.user, pending.connection
+            ));
+        }
+    }
+    if !plan.unmanaged.is_empty() {
+        out.push_str(&format!(
+            "\nUnmanaged, not counted ({}):\n",
+            plan.unmanaged.len()
+        ));
+        for unmanaged in &plan.unmanaged {
+            out.push_str(&format!(
+                "  {}  {} {}\n",
+                unmanaged.customer,
+                unmanaged.kind.as_str(),
+                unmanaged.key
+            ));
+        }
+    }
+    for note in &plan.notes {
+        out.push_str(&format!("\nnote: {note}\n"));
+    }
+    out
+}
