@@ -62,6 +62,14 @@ struct CustomerDiff<'a> {
     plan: &'a mut Plan,
 }
 
+/// What the plan does with a manifest's package.
+struct ImportOutlook {
+    /// An import is planned.
+    planned: bool,
+    /// Why a needed import is blocked, if it is.
+    blocked: Option<String>,
+}
+
 /// What one manifest will look like after this plan's phase 2 and 3 changes.
 struct ManifestOutlook {
     folder_id: Option<u64>,
@@ -254,8 +262,47 @@ impl<'a> CustomerDiff<'a> {
         manifest: &DesiredManifest,
         customer_id: Option<u64>,
     ) -> ManifestOutlook {
+        let folder_id = self.phase_folder(manifest, customer_id);
+        let recipes = self.manifest_recipes(manifest, folder_id);
+        let import = self.phase_package(manifest, customer_id, folder_id, &recipes);
+        let mut gate_problems: Vec<String> = Vec::new();
+        if let Some(why) = &import.blocked {
+            gate_problems.push(format!(
+                "package of `{}` cannot be imported: {why}",
+                manifest.key
+            ));
+        }
+        let authorized_after = self.phase_connections(
+            manifest,
+            customer_id,
+            folder_id,
+            &recipes,
+            &import,
+            &mut gate_problems,
+        );
+        self.phase_recipes(
+            manifest,
+            customer_id,
+            folder_id,
+            &recipes,
+            &import,
+            &authorized_after,
+            &mut gate_problems,
+        );
+        gate_problems.dedup();
+        ManifestOutlook {
+            folder_id,
+            gate_closed_by: gate_problems.into_iter().next(),
+        }
+    }
+
+    /// Phase 2: the manifest's folder, by its recorded id or its name; created when missing.
+    fn phase_folder(
+        &mut self,
+        manifest: &DesiredManifest,
+        customer_id: Option<u64>,
+    ) -> Option<u64> {
         let key = manifest.key.clone();
-        // Phase 2: folder.
         let recorded_folder = self
             .property(&property::folder(&key))
             .and_then(|id| id.parse::<u64>().ok());
@@ -285,8 +332,19 @@ impl<'a> CustomerDiff<'a> {
             self.plan.changes.push(change);
         }
 
-        let recipes = self.manifest_recipes(manifest, folder_id);
-        // Phase 2: package.
+        folder_id
+    }
+
+    /// Phase 2: the package, imported when its digest is not the one recorded; blocked when a
+    /// changed package would stop running recipes.
+    fn phase_package(
+        &mut self,
+        manifest: &DesiredManifest,
+        customer_id: Option<u64>,
+        folder_id: Option<u64>,
+        recipes: &[(&str, Option<&'a LiveRecipe>)],
+    ) -> ImportOutlook {
+        let key = manifest.key.clone();
         let recorded_digest = self.property(&property::digest(&key)).map(str::to_owned);
         let mut import_planned = false;
         let mut import_blocked = None;
@@ -344,11 +402,25 @@ impl<'a> CustomerDiff<'a> {
             }
         }
 
-        // Phase 3: default connections.
-        let mut gate_problems: Vec<String> = Vec::new();
-        if let Some(why) = &import_blocked {
-            gate_problems.push(format!("package of `{key}` cannot be imported: {why}"));
+        ImportOutlook {
+            planned: import_planned,
+            blocked: import_blocked,
         }
+    }
+
+    /// Phase 3: the default connections' credentials. Returns, per connection name, whether it
+    /// will be authorized after this plan (and why not), with its id.
+    fn phase_connections(
+        &mut self,
+        manifest: &DesiredManifest,
+        customer_id: Option<u64>,
+        folder_id: Option<u64>,
+        recipes: &[(&str, Option<&'a LiveRecipe>)],
+        import: &ImportOutlook,
+        gate_problems: &mut Vec<String>,
+    ) -> Vec<(String, Result<(), String>, Option<u64>)> {
+        let key = manifest.key.clone();
+        let import_planned = import.planned;
         // Connection name → will it be authorized after this plan (and why not)?
         let mut authorized_after: Vec<(String, Result<(), String>, Option<u64>)> = Vec::new();
         for connection in manifest.connections.iter().filter(|c| !c.runtime_users) {
@@ -357,7 +429,7 @@ impl<'a> CustomerDiff<'a> {
                 manifest: key.clone(),
                 connection: connection.key.clone(),
             };
-            let live_connection = self.default_connection(connection, &recipes).cloned();
+            let live_connection = self.default_connection(connection, recipes).cloned();
             let connection_id = live_connection.as_ref().map(|c| c.id);
             let authorized_now = live_connection
                 .as_ref()
@@ -456,7 +528,25 @@ impl<'a> CustomerDiff<'a> {
             authorized_after.push((connection.name.clone(), outcome, connection_id));
         }
 
-        // Phase 3: required recipes.
+        authorized_after
+    }
+
+    /// Phase 3: the required recipes, started when every connection they need will be
+    /// authorized; blocked otherwise, or when Workato stopped them on its own.
+    #[allow(clippy::too_many_arguments)]
+    fn phase_recipes(
+        &mut self,
+        manifest: &DesiredManifest,
+        customer_id: Option<u64>,
+        folder_id: Option<u64>,
+        recipes: &[(&str, Option<&'a LiveRecipe>)],
+        import: &ImportOutlook,
+        authorized_after: &[(String, Result<(), String>, Option<u64>)],
+        gate_problems: &mut Vec<String>,
+    ) {
+        let key = manifest.key.clone();
+        let import_planned = import.planned;
+        let import_blocked = import.blocked.as_ref();
         for recipe in manifest
             .recipes
             .iter()
@@ -551,12 +641,6 @@ impl<'a> CustomerDiff<'a> {
                 target,
             );
             self.plan.changes.push(change);
-        }
-
-        gate_problems.dedup();
-        ManifestOutlook {
-            folder_id,
-            gate_closed_by: gate_problems.into_iter().next(),
         }
     }
 
