@@ -14,16 +14,31 @@
 //!
 //! Loading is pure apart from reading the package itself: no network, and every problem found is
 //! returned at once so that `validate` can report them all in one run.
+//!
+//! - `read`: a package folder or zip, read within its size limit, entry names checked;
+//! - `assets`: the recipes and connections inside, and which connections a recipe needs;
+//! - `digest`: the content digest recorded in Workato after an import;
+//! - `archive`: the deterministic zip built from a folder;
+//! - `problem`: everything that can be wrong with a package, located for `validate`.
+
+mod archive;
+mod assets;
+mod digest;
+mod problem;
+mod read;
 
 use std::fmt;
 use std::fs;
-use std::io::{self, Cursor, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, DateTime, System, ZipArchive, ZipWriter};
+pub use archive::deterministic_zip;
+pub use digest::{PackageDigest, digest_of_files};
+pub use problem::PackageProblem;
+
+use assets::parse_assets;
+use problem::{io_problem, too_large};
+use read::{read_folder, read_limited, read_zip};
 
 /// The largest total uncompressed size a package may have.
 ///
@@ -32,16 +47,16 @@ use zip::{CompressionMethod, DateTime, System, ZipArchive, ZipWriter};
 pub const MAX_PACKAGE_BYTES: u64 = 100 * 1024 * 1024;
 
 /// The file-name suffix of a recipe asset in an RLCM package.
-const RECIPE_SUFFIX: &str = ".recipe.json";
+pub(crate) const RECIPE_SUFFIX: &str = ".recipe.json";
 
 /// The file-name suffix of a connection asset in an RLCM package.
-const CONNECTION_SUFFIX: &str = ".connection.json";
+pub(crate) const CONNECTION_SUFFIX: &str = ".connection.json";
 
 /// The trigger provider that makes a recipe a recipe function (callable recipe).
-const RECIPE_FUNCTION_PROVIDER: &str = "workato_recipe_function";
+pub(crate) const RECIPE_FUNCTION_PROVIDER: &str = "workato_recipe_function";
 
 /// One file of a package: its path inside the package (`/`-separated) and its content.
-type PackageFile = (String, Vec<u8>);
+pub(crate) type PackageFile = (String, Vec<u8>);
 
 /// A loaded and checked recipe package.
 #[derive(Clone)]
@@ -56,10 +71,6 @@ pub struct Package {
     /// The package's connections, sorted by name.
     pub connections: Vec<PackageConnection>,
 }
-
-/// The content digest of a package (ARCHITECTURE.md): lowercase hex SHA-256, see [`digest_of_files`].
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PackageDigest(String);
 
 /// A recipe asset (`*.recipe.json`) of a package.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,152 +116,6 @@ pub struct PackageConnection {
     pub name: String,
     /// The connector, e.g. `dropbox`.
     pub provider: String,
-}
-
-/// Something wrong with a package; [`Package::load`] returns every one it finds.
-#[derive(Debug, thiserror::Error)]
-pub enum PackageProblem {
-    /// The package path does not exist.
-    #[error(
-        "package `{}` does not exist; check the manifest's `package:` path",
-        path.display()
-    )]
-    NotFound {
-        /// The package path as given.
-        path: PathBuf,
-    },
-    /// A file or folder of the package could not be read.
-    #[error("cannot read `{}`: {message}", path.display())]
-    Io {
-        /// The file or folder that could not be read.
-        path: PathBuf,
-        /// What went wrong, and what to do about it.
-        message: String,
-    },
-    /// The package path is a file, but not a zip that can be read.
-    #[error(
-        "`{}` is neither a folder nor a readable zip ({message}); point `package:` at a package folder or at a zip exported by Workato",
-        path.display()
-    )]
-    NotZip {
-        /// The package path as given.
-        path: PathBuf,
-        /// Why the zip could not be read.
-        message: String,
-    },
-    /// A zip entry whose name could escape the package when unpacked, or that is not a plain file.
-    #[error(
-        "zip entry `{entry}` is not a plain relative file path (absolute, `..`, `.`, a backslash or a link); rebuild the zip from the package folder"
-    )]
-    UnsafeEntry {
-        /// The entry's name as stored in the zip.
-        entry: String,
-    },
-    /// The package's files add up to more than the limit once uncompressed.
-    #[error(
-        "package `{}` is larger than {} uncompressed; remove files that do not belong in the package, or check that the zip is not corrupt",
-        path.display(),
-        describe_bytes(*limit)
-    )]
-    TooLarge {
-        /// The package path as given.
-        path: PathBuf,
-        /// The limit in bytes.
-        limit: u64,
-    },
-    /// The package holds no recipe and no connection.
-    #[error(
-        "package `{}` holds no `*.recipe.json` or `*.connection.json` file; point `package:` at an RLCM export (the zip, or the folder it unzips to)",
-        path.display()
-    )]
-    Empty {
-        /// The package path as given.
-        path: PathBuf,
-    },
-    /// A recipe or connection file is not valid JSON, or lacks a field embedctl needs.
-    #[error(
-        "`{file}` line {line}, column {column}: {message}; fix the file or export the package from Workato again"
-    )]
-    Malformed {
-        /// The file's path inside the package.
-        file: String,
-        /// The file's full text, so that the caller can show the line with a caret.
-        text: String,
-        /// The 1-based line of the problem.
-        line: usize,
-        /// The 1-based column of the problem, counted in bytes (as serde_json counts).
-        column: usize,
-        /// What is wrong, without the position.
-        message: String,
-    },
-    /// A recipe or connection file is not UTF-8 text.
-    #[error(
-        "`{file}` is not UTF-8 text; save it as UTF-8 or export the package from Workato again"
-    )]
-    NotUtf8 {
-        /// The file's path inside the package.
-        file: String,
-    },
-    /// Two recipes, two connections or two files share a name, so a name would be ambiguous.
-    #[error(
-        "two {kind}s are named `{name}` (`{first}` and `{second}`); rename one in Workato and export the package again"
-    )]
-    DuplicateName {
-        /// What shares the name: `recipe`, `connection` or `file`.
-        kind: &'static str,
-        /// The shared name.
-        name: String,
-        /// The path of the first one inside the package.
-        first: String,
-        /// The path of the second one inside the package.
-        second: String,
-    },
-    /// A recipe names a connection (`config[].account_id`) that the package does not contain.
-    #[error(
-        "recipe `{recipe}` uses connection `{connection}`, which is not in the package; add the connection to the manifest in Workato and export the package again"
-    )]
-    UnknownConnection {
-        /// The recipe's name.
-        recipe: String,
-        /// The connection's name as the recipe gives it.
-        connection: String,
-    },
-}
-
-impl PackageProblem {
-    /// The file, its text and the 1-based line and column of a [`PackageProblem::Malformed`], so
-    /// the caller can render the line with a caret; `None` for every other problem.
-    pub fn source_text(&self) -> Option<(&str, &str, usize, usize)> {
-        match self {
-            PackageProblem::Malformed {
-                file,
-                text,
-                line,
-                column,
-                ..
-            } => Some((file, text, *line, *column)),
-            _ => None,
-        }
-    }
-}
-
-impl PackageDigest {
-    /// The digest as 64 lowercase hex digits: the form recorded in Workato's properties.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The first 12 hex digits, for display: enough to tell packages apart at a glance.
-    pub fn short(&self) -> &str {
-        // `get` rather than slicing: a digest is always 64 ASCII digits, but this must not panic.
-        self.0.get(..12).unwrap_or(&self.0)
-    }
-}
-
-impl fmt::Display for PackageDigest {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.0)
-    }
 }
 
 impl fmt::Debug for Package {
@@ -335,85 +200,6 @@ impl Package {
     }
 }
 
-/// The package digest of a set of files (ARCHITECTURE.md).
-///
-/// The digest is the lowercase hex SHA-256 of the concatenation, in path order (byte-wise), of one
-/// line per file:
-///
-/// ```text
-/// {path}\0{lowercase hex sha256 of the file's content}\n
-/// ```
-///
-/// where `{path}` is the file's `/`-separated path inside the package and `\0` is a NUL byte.
-/// Only paths and contents count, never timestamps, permissions or compression, so a folder and
-/// any zip of the same files have the same digest. The input order does not matter.
-pub fn digest_of_files(files: &[(String, Vec<u8>)]) -> PackageDigest {
-    let mut sorted: Vec<&PackageFile> = files.iter().collect();
-    sorted.sort_by(|left, right| left.0.cmp(&right.0));
-    let mut hasher = Sha256::new();
-    for (path, content) in sorted {
-        hasher.update(path.as_bytes());
-        hasher.update([0u8]);
-        hasher.update(hex::encode(Sha256::digest(content)).as_bytes());
-        hasher.update(b"\n");
-    }
-    PackageDigest(hex::encode(hasher.finalize()))
-}
-
-/// A zip of the files that depends on nothing but their paths and contents.
-///
-/// Entries are sorted by path, with no directory entries, the fixed timestamp 1980-01-01 00:00:00,
-/// Unix permissions `0o644`, Deflate at level 6 and no extra fields, so the same files always give
-/// byte-identical zips from the same embedctl build (whatever the files' mtimes or the machine).
-/// Paths must be plain relative paths ([`PackageProblem::UnsafeEntry`]) and unique
-/// ([`PackageProblem::DuplicateName`]).
-pub fn deterministic_zip(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, PackageProblem> {
-    let mut sorted: Vec<&PackageFile> = files.iter().collect();
-    sorted.sort_by(|left, right| left.0.cmp(&right.0));
-    for (path, _) in &sorted {
-        if !is_safe_entry_name(path) {
-            return Err(PackageProblem::UnsafeEntry {
-                entry: path.clone(),
-            });
-        }
-    }
-    if let Some(pair) = sorted.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-        return Err(PackageProblem::DuplicateName {
-            kind: "file",
-            name: pair[0].0.clone(),
-            first: pair[0].0.clone(),
-            second: pair[1].0.clone(),
-        });
-    }
-
-    let options = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .compression_level(Some(6))
-        .last_modified_time(DateTime::DEFAULT)
-        .unix_permissions(0o644)
-        // Without this the writer records the host system, so the same files would zip
-        // differently on Windows.
-        .system(System::Unix)
-        .large_file(false);
-    let write_failed = |path: &str, error: &dyn fmt::Display| PackageProblem::Io {
-        path: PathBuf::from(path),
-        message: format!("zipping it in memory failed: {error}"),
-    };
-    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
-    for (path, content) in sorted {
-        writer
-            .start_file(path.as_str(), options)
-            .map_err(|error| write_failed(path, &error))?;
-        writer
-            .write_all(content)
-            .map_err(|error| write_failed(path, &error))?;
-    }
-    let cursor = writer
-        .finish()
-        .map_err(|error| write_failed("<package zip>", &error))?;
-    Ok(cursor.into_inner())
-}
-
 /// [`Package::load`] with the size limit as a parameter, so tests can exercise it with small files.
 fn load_with_limit(path: &Path, limit: u64) -> Result<Package, Vec<PackageProblem>> {
     // `fs::metadata` follows a symlink at the package root on purpose: pointing `package:` at a
@@ -450,463 +236,15 @@ fn load_with_limit(path: &Path, limit: u64) -> Result<Package, Vec<PackageProble
     })
 }
 
-/// Reads every file of a package folder, sorted by path; dotfiles are left out, links refused.
-fn read_folder(root: &Path, limit: u64) -> Result<Vec<PackageFile>, Vec<PackageProblem>> {
-    let mut problems = Vec::new();
-    let mut files = Vec::new();
-    let mut total: u64 = 0;
-    // An explicit stack instead of recursion: depth is then bounded by memory, not the call stack.
-    let mut pending: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
-
-    while let Some((folder, prefix)) = pending.pop() {
-        let entries = match fs::read_dir(&folder) {
-            Ok(entries) => entries,
-            Err(error) => {
-                problems.push(io_problem(&folder, &error));
-                continue;
-            }
-        };
-        for entry in entries {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(error) => {
-                    problems.push(io_problem(&folder, &error));
-                    continue;
-                }
-            };
-            let full_path = entry.path();
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                problems.push(PackageProblem::Io {
-                    path: full_path,
-                    message: "the name is not UTF-8; rename it, Workato package paths are UTF-8"
-                        .to_owned(),
-                });
-                continue;
-            };
-            if name.starts_with('.') {
-                continue;
-            }
-            let relative = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
-            // `symlink_metadata` does not follow links, so a link can be seen and refused.
-            let file_type = match fs::symlink_metadata(&full_path) {
-                Ok(metadata) => metadata.file_type(),
-                Err(error) => {
-                    problems.push(io_problem(&full_path, &error));
-                    continue;
-                }
-            };
-            if file_type.is_symlink() {
-                problems.push(PackageProblem::Io {
-                    path: full_path,
-                    message: "it is a symbolic link, and links are not followed out of a package; \
-                              copy the file into the package instead"
-                        .to_owned(),
-                });
-            } else if file_type.is_dir() {
-                pending.push((full_path, relative));
-            } else if file_type.is_file() {
-                let remaining = limit.saturating_sub(total);
-                match read_limited(&full_path, remaining) {
-                    Ok(Some(content)) => {
-                        total = total.saturating_add(content.len() as u64);
-                        files.push((relative, content));
-                    }
-                    // Past the limit there is no point in reading on: report just that.
-                    Ok(None) => return Err(vec![too_large(root, limit)]),
-                    Err(problem) => problems.push(problem),
-                }
-            } else {
-                problems.push(PackageProblem::Io {
-                    path: full_path,
-                    message: "it is not a regular file; remove it from the package".to_owned(),
-                });
-            }
-        }
-    }
-
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    files.sort_by(|left, right| left.0.cmp(&right.0));
-    Ok(files)
-}
-
-/// Reads a whole file, or `None` when it is longer than `limit` bytes.
-///
-/// The read itself is bounded, so a file that grows while being read (or a device that never
-/// ends) cannot take more than `limit + 1` bytes of memory.
-fn read_limited(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, PackageProblem> {
-    let file = fs::File::open(path).map_err(|error| io_problem(path, &error))?;
-    let mut content = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut content)
-        .map_err(|error| io_problem(path, &error))?;
-    if content.len() as u64 > limit {
-        return Ok(None);
-    }
-    Ok(Some(content))
-}
-
-/// Reads every file entry of a package zip, sorted by path.
-///
-/// Entry names are checked before anything is decompressed, and the size limit is enforced twice:
-/// on the sizes the zip declares (cheap, before inflating) and on the bytes actually inflated,
-/// because a hostile zip can declare small sizes and inflate to far more. The zip crate already
-/// refuses to inflate an entry past its declared size (that surfaces as [`PackageProblem::NotZip`]);
-/// the bounded read here keeps the limit true without relying on that.
-fn read_zip(
-    path: &Path,
-    zip_bytes: &[u8],
-    limit: u64,
-) -> Result<Vec<PackageFile>, Vec<PackageProblem>> {
-    let not_zip = |message: String| {
-        vec![PackageProblem::NotZip {
-            path: path.to_path_buf(),
-            message,
-        }]
-    };
-    let mut archive =
-        ZipArchive::new(Cursor::new(zip_bytes)).map_err(|error| not_zip(error.to_string()))?;
-    // The reader keeps only one of two same-named entries; which one Workato would use is unknown,
-    // so such a zip is refused rather than digested differently from what gets imported.
-    if archive.has_duplicate_names() {
-        return Err(not_zip(
-            "it holds two entries with the same name".to_owned(),
-        ));
-    }
-
-    let mut problems = Vec::new();
-    let mut declared_total: u64 = 0;
-    let mut wanted: Vec<(usize, String)> = Vec::new();
-    for index in 0..archive.len() {
-        let entry = match archive.by_index_data(index) {
-            Ok(entry) => entry,
-            Err(error) => return Err(not_zip(error.to_string())),
-        };
-        if entry.is_dir() {
-            continue;
-        }
-        let name = match entry.name() {
-            Ok(name) => name.into_owned(),
-            Err(_) => {
-                problems.push(PackageProblem::UnsafeEntry {
-                    entry: String::from_utf8_lossy(entry.name_raw()).into_owned(),
-                });
-                continue;
-            }
-        };
-        if entry.is_symlink() || !is_safe_entry_name(&name) {
-            problems.push(PackageProblem::UnsafeEntry { entry: name });
-            continue;
-        }
-        if entry.encrypted() {
-            return Err(not_zip(format!("entry `{name}` is encrypted")));
-        }
-        declared_total = declared_total.saturating_add(entry.size());
-        wanted.push((index, name));
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    if declared_total > limit {
-        return Err(vec![too_large(path, limit)]);
-    }
-
-    let mut files = Vec::with_capacity(wanted.len());
-    let mut actual_total: u64 = 0;
-    for (index, name) in wanted {
-        let entry = archive
-            .by_index(index)
-            .map_err(|error| not_zip(format!("entry `{name}`: {error}")))?;
-        let remaining = limit.saturating_sub(actual_total);
-        let mut content = Vec::new();
-        entry
-            .take(remaining.saturating_add(1))
-            .read_to_end(&mut content)
-            .map_err(|error| not_zip(format!("entry `{name}`: {error}")))?;
-        if content.len() as u64 > remaining {
-            return Err(vec![too_large(path, limit)]);
-        }
-        actual_total = actual_total.saturating_add(content.len() as u64);
-        files.push((name, content));
-    }
-    files.sort_by(|left, right| left.0.cmp(&right.0));
-    Ok(files)
-}
-
-/// Whether a zip entry name is a plain relative path that stays inside the package.
-///
-/// Besides the classic escapes (`..`, a leading `/`, a drive letter, a backslash that Windows
-/// tools read as a separator), `.` and empty segments are refused too: they would make two
-/// spellings of one path, and the digest depends on the spelling.
-fn is_safe_entry_name(name: &str) -> bool {
-    if name.is_empty() || name.contains('\\') || name.contains('\0') || name.starts_with('/') {
-        return false;
-    }
-    // `C:x` is a drive-relative path on Windows; a colon elsewhere (`CRM: Sync`) is a plain name.
-    let bytes = name.as_bytes();
-    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
-        return false;
-    }
-    name.split('/')
-        .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
-}
-
-/// Whether a package path is hidden (a segment starts with `.`) or macOS zip debris
-/// (`__MACOSX/`): such files are uploaded and digested as they are, but never parsed as assets.
-fn is_ignored_for_assets(path: &str) -> bool {
-    path.split('/')
-        .any(|segment| segment.starts_with('.') || segment == "__MACOSX")
-}
-
-/// The wire shape of a `*.connection.json` file; every other field is ignored.
-#[derive(Deserialize)]
-struct ConnectionFile {
-    name: String,
-    provider: String,
-}
-
-/// The wire shape of a `*.recipe.json` file; every other field is ignored.
-#[derive(Deserialize)]
-struct RecipeFile {
-    name: String,
-    code: RecipeCode,
-    config: Vec<ConfigEntryFile>,
-}
-
-/// The trigger line of a recipe (`code`); its steps are not needed.
-#[derive(Deserialize)]
-struct RecipeCode {
-    #[serde(default)]
-    provider: Option<String>,
-}
-
-/// The wire shape of one `config[]` entry.
-#[derive(Deserialize)]
-struct ConfigEntryFile {
-    provider: String,
-    #[serde(default)]
-    skip_validation: bool,
-    #[serde(default)]
-    account_id: Option<AccountIdFile>,
-}
-
-/// The wire shape of `config[].account_id`; its `folder` is not needed, `zip_name` says more.
-#[derive(Deserialize)]
-struct AccountIdFile {
-    name: String,
-    #[serde(default)]
-    zip_name: Option<String>,
-}
-
-/// Parses the recipe and connection files and checks names and references across them.
-fn parse_assets(
-    package_path: &Path,
-    files: &[PackageFile],
-) -> Result<(Vec<PackageRecipe>, Vec<PackageConnection>), Vec<PackageProblem>> {
-    let mut problems = Vec::new();
-    let mut recipes = Vec::new();
-    let mut connections = Vec::new();
-    // Every connection file's path, parsed or not: a recipe pointing at a connection whose file is
-    // malformed already has a problem reported, and should not get a second, misleading one.
-    let mut connection_paths: Vec<&str> = Vec::new();
-    let mut asset_files = 0usize;
-
-    for (path, content) in files {
-        if is_ignored_for_assets(path) {
-            continue;
-        }
-        let is_recipe = path.ends_with(RECIPE_SUFFIX);
-        let is_connection = path.ends_with(CONNECTION_SUFFIX);
-        if !is_recipe && !is_connection {
-            continue;
-        }
-        asset_files += 1;
-        if is_connection {
-            connection_paths.push(path);
-        }
-        let Ok(text) = std::str::from_utf8(content) else {
-            problems.push(PackageProblem::NotUtf8 { file: path.clone() });
-            continue;
-        };
-        // Editors on Windows may add a byte-order mark, which serde_json does not accept.
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        if is_recipe {
-            match serde_json::from_str::<RecipeFile>(text) {
-                Ok(file) => recipes.push(recipe_from_file(path, file)),
-                Err(error) => problems.push(malformed(path, text, &error)),
-            }
-        } else {
-            match serde_json::from_str::<ConnectionFile>(text) {
-                Ok(file) => connections.push(PackageConnection {
-                    path: path.clone(),
-                    name: file.name,
-                    provider: file.provider,
-                }),
-                Err(error) => problems.push(malformed(path, text, &error)),
-            }
-        }
-    }
-
-    if asset_files == 0 {
-        return Err(vec![PackageProblem::Empty {
-            path: package_path.to_path_buf(),
-        }]);
-    }
-
-    // Sorting by (name, path) puts duplicates next to each other, reported in path order.
-    recipes.sort_by(|left, right| (&left.name, &left.path).cmp(&(&right.name, &right.path)));
-    connections.sort_by(|left, right| (&left.name, &left.path).cmp(&(&right.name, &right.path)));
-    for pair in recipes.windows(2) {
-        if pair[0].name == pair[1].name {
-            problems.push(duplicate(
-                "recipe",
-                &pair[0].name,
-                &pair[0].path,
-                &pair[1].path,
-            ));
-        }
-    }
-    for pair in connections.windows(2) {
-        if pair[0].name == pair[1].name {
-            problems.push(duplicate(
-                "connection",
-                &pair[0].name,
-                &pair[0].path,
-                &pair[1].path,
-            ));
-        }
-    }
-
-    for recipe in &recipes {
-        let references = recipe
-            .config
-            .iter()
-            .filter_map(|entry| entry.connection.as_ref());
-        for reference in references {
-            let names_a_file = reference
-                .zip_name
-                .as_deref()
-                .is_some_and(|zip_name| connection_paths.contains(&zip_name));
-            let names_a_connection = connections
-                .iter()
-                .any(|connection| connection.name == reference.name);
-            if !names_a_file && !names_a_connection {
-                problems.push(PackageProblem::UnknownConnection {
-                    recipe: recipe.name.clone(),
-                    connection: reference.name.clone(),
-                });
-            }
-        }
-    }
-
-    if problems.is_empty() {
-        Ok((recipes, connections))
-    } else {
-        Err(problems)
-    }
-}
-
-/// Turns the wire shape of a recipe file into the model.
-fn recipe_from_file(path: &str, file: RecipeFile) -> PackageRecipe {
-    let is_recipe_function = file.code.provider.as_deref() == Some(RECIPE_FUNCTION_PROVIDER);
-    let config = file
-        .config
-        .into_iter()
-        .map(|entry| RecipeConfigEntry {
-            provider: entry.provider,
-            skip_validation: entry.skip_validation,
-            connection: entry.account_id.map(|account| ConnectionReference {
-                name: account.name,
-                zip_name: account.zip_name,
-            }),
-        })
-        .collect();
-    PackageRecipe {
-        path: path.to_owned(),
-        name: file.name,
-        is_recipe_function,
-        config,
-    }
-}
-
-/// A [`PackageProblem::Malformed`] from a serde_json error, with a position a caret can use.
-fn malformed(path: &str, text: &str, error: &serde_json::Error) -> PackageProblem {
-    let (line, column) = caret_position(text, error.line(), error.column());
-    // serde_json appends " at line L column C" to its message; the position is reported apart.
-    let full = error.to_string();
-    let suffix = format!(" at line {} column {}", error.line(), error.column());
-    let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
-    PackageProblem::Malformed {
-        file: path.to_owned(),
-        text: text.to_owned(),
-        line,
-        column,
-        message,
-    }
-}
-
-/// Maps serde_json's position to a 1-based line and column that point at a real character.
-///
-/// serde_json reports column 0 when the error is right after a newline (typically "EOF while
-/// parsing"); a caret there would point at nothing, so it is moved to just past the end of the
-/// previous line.
-fn caret_position(text: &str, line: usize, column: usize) -> (usize, usize) {
-    if line == 0 {
-        return (1, 1);
-    }
-    if column > 0 {
-        return (line, column);
-    }
-    if line == 1 {
-        return (1, 1);
-    }
-    let previous = text.split('\n').nth(line - 2).unwrap_or("");
-    (line - 1, previous.len() + 1)
-}
-
-/// A [`PackageProblem::DuplicateName`].
-fn duplicate(kind: &'static str, name: &str, first: &str, second: &str) -> PackageProblem {
-    PackageProblem::DuplicateName {
-        kind,
-        name: name.to_owned(),
-        first: first.to_owned(),
-        second: second.to_owned(),
-    }
-}
-
-/// A [`PackageProblem::Io`] from an I/O error, with the usual remedy.
-fn io_problem(path: &Path, error: &io::Error) -> PackageProblem {
-    PackageProblem::Io {
-        path: path.to_path_buf(),
-        message: format!("{error}; check that it exists and is readable"),
-    }
-}
-
-/// A [`PackageProblem::TooLarge`].
-fn too_large(path: &Path, limit: u64) -> PackageProblem {
-    PackageProblem::TooLarge {
-        path: path.to_path_buf(),
-        limit,
-    }
-}
-
-/// A byte count for messages: whole MiB when it is one, else bytes.
-fn describe_bytes(bytes: u64) -> String {
-    const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB && bytes.is_multiple_of(MIB) {
-        format!("{} MiB", bytes / MIB)
-    } else {
-        format!("{bytes} bytes")
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::io::{Cursor, Read, Write};
+
+    use sha2::{Digest, Sha256};
+    use zip::write::SimpleFileOptions;
+    use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
+
+    use super::read::is_safe_entry_name;
     use super::*;
 
     const PARTNER_APP: &str = r#"{
