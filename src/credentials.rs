@@ -13,7 +13,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
-use crate::spec::{KeyedMap, SecretSource, SettingValue, Spanned};
+use crate::desired_file::{KeyedMap, SecretSource, SettingValue, Spanned};
 
 /// The key used under `--sim`, so that the demo needs no exported variable. Never for Workato.
 pub const SIMULATOR_FINGERPRINT_KEY: &str = "embedctl-simulator-demo-key";

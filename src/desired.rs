@@ -1,6 +1,6 @@
 //! `Desired`: the file's intent, resolved into exactly what `diff` compares.
 //!
-//! Built from a validated `Spec`. Credentials are resolved here (this reads environment variables
+//! Built from a validated `LoadedFile`. Credentials are resolved here (this reads environment variables
 //! and secret files: the only I/O on the way to a plan besides `observe`), and only their
 //! fingerprints are kept, so `Desired` holds no secret and `diff` stays pure. It also carries what
 //! apply needs besides the plan (where each credential comes from, each package's zip), so that
@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::credentials::{InputSource, Unresolved};
-use crate::spec::{Parent, Spec};
+use crate::desired_file::{LoadedFile, Parent};
 
 /// What the file asks for.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -118,11 +118,11 @@ pub struct Resolver<'a> {
 }
 
 impl Desired {
-    /// Resolves a validated spec.
-    pub fn from_spec(spec: &Spec, resolver: &Resolver<'_>) -> Desired {
+    /// Resolves a loaded, validated file.
+    pub fn from_file(loaded: &LoadedFile, resolver: &Resolver<'_>) -> Desired {
         let mut desired = Desired::default();
-        for (key, manifest) in spec.file.manifests.iter() {
-            let Some(package) = spec.packages.get(&key.value) else {
+        for (key, manifest) in loaded.file.manifests.iter() {
+            let Some(package) = loaded.packages.get(&key.value) else {
                 continue;
             };
             let recipes: Vec<DesiredRecipe> = package
@@ -185,12 +185,12 @@ impl Desired {
                 },
             );
         }
-        for customer in &spec.file.customers {
+        for customer in &loaded.file.customers {
             let customer = &customer.value;
             let mut credentials = BTreeMap::new();
             let mut inputs = BTreeMap::new();
             for manifest_key in &customer.manifests {
-                let Some(manifest) = spec.file.manifests.get(&manifest_key.value) else {
+                let Some(manifest) = loaded.file.manifests.get(&manifest_key.value) else {
                     continue;
                 };
                 for (connection_key, connection) in manifest.connections.iter() {
@@ -205,8 +205,11 @@ impl Desired {
                     let state = if credential_map.is_empty() && connection.settings.is_empty() {
                         CredentialState::Absent
                     } else {
-                        let source =
-                            InputSource::of(&connection.settings, credential_map, spec.base_dir());
+                        let source = InputSource::of(
+                            &connection.settings,
+                            credential_map,
+                            loaded.base_dir(),
+                        );
                         let resolved = source.resolve(resolver.lookup);
                         inputs.insert(reference.clone(), source);
                         match (&resolver.fingerprint_key, resolved) {

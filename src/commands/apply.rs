@@ -229,7 +229,7 @@ fn load_saved(path: &std::path::Path) -> Result<SavedPlan, String> {
         format!(
             "cannot read the saved plan `{}`: {}",
             path.display(),
-            crate::spec::io_reason(&error)
+            crate::desired_file::io_reason(&error)
         )
     })?;
     serde_json::from_str(&text).map_err(|error| {

@@ -1,7 +1,7 @@
 //! `embedctl schema`: the JSON Schema of the desired-state file, generated from its Rust types.
 
 use crate::cli::ExitStatus;
-use crate::spec::DesiredFile;
+use crate::desired_file::DesiredFile;
 
 /// The schema as pretty JSON with a trailing newline: exactly the committed
 /// `schemas/embedctl.schema.json`.

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use crate::cli::TargetArgs;
 use crate::credentials::SIMULATOR_FINGERPRINT_KEY;
 use crate::desired::{CredentialState, Desired, Resolver};
+use crate::desired_file;
 use crate::env;
 use crate::live::Live;
 use crate::observe::observe;
 use crate::plan::{ApiBudget, Plan, budget_of, diff};
 use crate::redact::Secrets;
 use crate::sim::{RunningSimulator, SimOptions, Simulator};
-use crate::spec;
 use crate::workato::{ApiToken, Client, ClientConfig, RetryPolicy, parse_time_scale};
 
 /// How much faster than Workato's windows an in-process `--sim` run is paced (unless
@@ -61,23 +61,23 @@ pub struct RunOptions<'a> {
 /// Loads, resolves, observes and diffs. Diagnostics and warnings of the file go to stderr.
 pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop> {
     let color = super::stderr_has_color();
-    let spec = match spec::load(options.file) {
-        Ok(spec) => spec,
+    let loaded = match desired_file::load(options.file) {
+        Ok(loaded) => loaded,
         Err(diagnostics) => {
             let mut stderr = anstream::stderr();
             let _ = write!(stderr, "{}", diagnostics.render(color));
             return Err(Stop(format!(
                 "`{}` is not valid: {}",
                 options.file.display(),
-                spec::plural(diagnostics.error_count(), "error", "errors")
+                desired_file::plural(diagnostics.error_count(), "error", "errors")
             )));
         }
     };
-    if !spec.warnings.is_empty() {
-        let _ = write!(anstream::stderr(), "{}", spec.warnings.render(color));
+    if !loaded.warnings.is_empty() {
+        let _ = write!(anstream::stderr(), "{}", loaded.warnings.render(color));
     }
     for wanted in options.customers {
-        if !spec
+        if !loaded
             .file
             .customers
             .iter()
@@ -93,7 +93,7 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
         Stop(format!(
             "cannot read `{}`: {}",
             options.file.display(),
-            spec::io_reason(&error)
+            desired_file::io_reason(&error)
         ))
     })?;
 
@@ -112,7 +112,7 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
         fingerprint_key: fingerprint_key.clone(),
         secrets: secrets.clone(),
     };
-    let mut desired = Desired::from_spec(&spec, &resolver);
+    let mut desired = Desired::from_file(&loaded, &resolver);
     if !options.customers.is_empty() {
         desired
             .customers
@@ -147,7 +147,7 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
         }
     }
 
-    let workato = spec.file.workato.as_ref().map(|w| &w.value);
+    let workato = loaded.file.workato.as_ref().map(|w| &w.value);
     let region = workato
         .and_then(|w| w.region.as_ref())
         .map(|r| r.value.name());

@@ -3,22 +3,22 @@
 use std::io::Write;
 
 use crate::cli::{ExitStatus, ValidateArgs};
-use crate::spec::{self, plural};
+use crate::desired_file::{self, plural};
 
 /// Checks the file; prints a one-line summary on success, every diagnostic on stderr otherwise.
 pub fn run(args: &ValidateArgs) -> ExitStatus {
     let color = super::stderr_has_color();
     let mut stderr = anstream::stderr();
-    match spec::load(&args.file) {
-        Ok(spec) => {
-            if !spec.warnings.is_empty() {
-                let _ = write!(stderr, "{}", spec.warnings.render(color));
+    match desired_file::load(&args.file) {
+        Ok(loaded) => {
+            if !loaded.warnings.is_empty() {
+                let _ = write!(stderr, "{}", loaded.warnings.render(color));
             }
-            let verdict = match spec.warnings.warning_count() {
+            let verdict = match loaded.warnings.warning_count() {
                 0 => "valid".to_owned(),
                 count => format!("valid, {}", plural(count, "warning", "warnings")),
             };
-            println!("{}: {verdict}", spec.summary());
+            println!("{}: {verdict}", loaded.summary());
             ExitStatus::Success
         }
         Err(diagnostics) => {

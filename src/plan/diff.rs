@@ -16,8 +16,8 @@ use crate::credentials::short_fingerprint;
 use crate::desired::{
     CredentialState, Desired, DesiredConnection, DesiredCustomer, DesiredManifest, DesiredUser,
 };
+use crate::desired_file::Parent;
 use crate::live::{Live, LiveConnection, LiveCustomer, LiveRecipe, property};
-use crate::spec::Parent;
 
 /// Computes the plan that makes `live` match `desired`.
 pub fn diff(desired: &Desired, live: &Live) -> Plan {

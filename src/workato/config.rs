@@ -315,7 +315,7 @@ mod tests {
 
     #[test]
     fn every_region_of_the_file_has_a_base_url() {
-        use crate::spec::Region;
+        use crate::desired_file::Region;
         let all = [
             Region::Us,
             Region::Eu,

@@ -1658,16 +1658,16 @@ async fn observe_plan(
     dir: &Path,
     yaml: &str,
 ) -> (
-    embedctl::spec::Spec,
+    embedctl::desired_file::LoadedFile,
     embedctl::desired::Desired,
     embedctl::plan::Plan,
 ) {
     let file = dir.join("embedctl.yaml");
     std::fs::write(&file, yaml).expect("write the file");
-    let spec = embedctl::spec::load(&file).unwrap_or_else(|diagnostics| {
+    let spec = embedctl::desired_file::load(&file).unwrap_or_else(|diagnostics| {
         panic!("{yaml}\ndoes not validate:\n{}", diagnostics.render(false))
     });
-    let desired = embedctl::desired::Desired::from_spec(
+    let desired = embedctl::desired::Desired::from_file(
         &spec,
         &embedctl::desired::Resolver {
             lookup: &property_lookup,
@@ -1696,7 +1696,7 @@ async fn apply_yaml(
 /// event sink) first.
 async fn apply_planned(
     client: &embedctl::workato::Client,
-    spec: &embedctl::spec::Spec,
+    spec: &embedctl::desired_file::LoadedFile,
     desired: embedctl::desired::Desired,
     plan: &embedctl::plan::Plan,
     tweak: impl FnOnce(&mut embedctl::apply::ApplyOptions),

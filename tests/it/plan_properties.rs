@@ -7,9 +7,9 @@ use embedctl::desired::{
     CredentialState, Desired, DesiredConnection, DesiredCustomer, DesiredManifest, DesiredRecipe,
     DesiredUser,
 };
+use embedctl::desired_file::Parent;
 use embedctl::live::{Live, LiveConnection, LiveCustomer, LiveRecipe, LiveRecipeConfig, property};
 use embedctl::plan::diff;
-use embedctl::spec::Parent;
 use proptest::prelude::*;
 
 /// A Workato account in which everything the file asks for is already true.

@@ -14,11 +14,11 @@ use std::sync::OnceLock;
 
 use embedctl::credentials::{self, ConnectionInput, SIMULATOR_FINGERPRINT_KEY};
 use embedctl::desired::{Desired, Resolver};
+use embedctl::desired_file::{self, LoadedFile};
 use embedctl::live::property;
 use embedctl::observe::observe;
 use embedctl::plan::{Action, Change, Kind, PendingUser, Plan, diff};
 use embedctl::sim::{AccountState, SimOptions, Simulator};
-use embedctl::spec::{self, Spec};
 use embedctl::workato::{ApiToken, Client, ClientConfig};
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
@@ -186,8 +186,8 @@ fn copy_tree(from: &Path, to: &Path) {
 // Resolving the file the way embedctl does
 
 /// Loads and checks a desired-state file; a test file that does not validate is a test bug.
-pub fn load_spec(path: &Path) -> Spec {
-    spec::load(path).unwrap_or_else(|diagnostics| {
+pub fn load_spec(path: &Path) -> LoadedFile {
+    desired_file::load(path).unwrap_or_else(|diagnostics| {
         panic!(
             "{} does not validate:\n{}",
             path.display(),
@@ -209,9 +209,9 @@ pub fn fingerprint_key(env: Env<'_>) -> String {
 }
 
 /// What the file asks for, with secrets looked up in `env` only.
-pub fn desired_of(spec: &Spec, env: Env<'_>) -> Desired {
+pub fn desired_of(spec: &LoadedFile, env: Env<'_>) -> Desired {
     let lookup = |name: &str| variable(env, name);
-    Desired::from_spec(
+    Desired::from_file(
         spec,
         &Resolver {
             lookup: &lookup,
@@ -224,7 +224,7 @@ pub fn desired_of(spec: &Spec, env: Env<'_>) -> Desired {
 /// The input a default connection of `customer` is sent: the connection's settings plus its
 /// credentials, or the customer's override of them.
 pub fn connection_input(
-    spec: &Spec,
+    spec: &LoadedFile,
     customer: &str,
     manifest: &str,
     connection: &str,
@@ -426,7 +426,7 @@ impl Account {
     /// apply does after every update Workato accepts, authorized or not.
     pub async fn send_credentials(
         &self,
-        spec: &Spec,
+        spec: &LoadedFile,
         env: Env<'_>,
         customer: &str,
         reference: &str,
@@ -494,7 +494,7 @@ impl Account {
     }
 
     /// Makes one change; `false` when an id it needs is not known yet.
-    async fn make(&self, spec: &Spec, env: Env<'_>, change: &Change) -> bool {
+    async fn make(&self, spec: &LoadedFile, env: Env<'_>, change: &Change) -> bool {
         let customer = customer_path(&change.customer);
         let target = &change.target;
         match (change.kind(), change.action) {

@@ -5,10 +5,10 @@
 //! problems of the file into one `Diagnostics` list.
 
 mod diagnostic;
-mod file;
 mod keyed_map;
 pub mod limits;
 mod mask;
+mod model;
 mod secret;
 mod shape;
 mod validate;
@@ -18,11 +18,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity, SourceFile};
-pub use file::{
+pub use keyed_map::KeyedMap;
+pub use model::{
     Connection, Customer, DesiredFile, Manifest, Parent, Region, RuntimeUser, SettingValue,
     WorkatoSettings,
 };
-pub use keyed_map::KeyedMap;
 pub use secret::SecretSource;
 pub use serde_saphyr::Spanned;
 
@@ -35,7 +35,7 @@ pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A desired-state file that passed every check, with its packages loaded.
 #[derive(Debug)]
-pub struct Spec {
+pub struct LoadedFile {
     /// The path the file was read from, as given.
     pub path: PathBuf,
     /// The file as written.
@@ -46,7 +46,7 @@ pub struct Spec {
     pub warnings: Diagnostics,
 }
 
-impl Spec {
+impl LoadedFile {
     /// The folder that relative paths in the file (packages, `{ file: … }`) are relative to.
     pub fn base_dir(&self) -> &Path {
         base_dir_of(&self.path)
@@ -86,7 +86,7 @@ fn base_dir_of(path: &Path) -> &Path {
 
 /// Reads and checks the desired-state file at `path`. Reads the packages it names; touches no
 /// network. On failure, the diagnostics hold every error found (and any warnings).
-pub fn load(path: &Path) -> Result<Spec, Diagnostics> {
+pub fn load(path: &Path) -> Result<LoadedFile, Diagnostics> {
     let mut diagnostics = Diagnostics::new();
     let name = path.display().to_string();
     let source = match read_source(path, &name) {
@@ -139,7 +139,7 @@ pub fn load(path: &Path) -> Result<Spec, Diagnostics> {
     if diagnostics.has_errors() {
         return Err(diagnostics);
     }
-    Ok(Spec {
+    Ok(LoadedFile {
         path: path.to_path_buf(),
         file,
         packages,

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use super::diagnostic::{Diagnostic, Diagnostics, SourceFile, quote, quote_with, short};
-use super::file::{Connection, Customer, DesiredFile, Manifest, Parent};
+use super::model::{Connection, Customer, DesiredFile, Manifest, Parent};
 use super::{KeyedMap, SecretSource, Spanned, limits};
 use crate::package::{Package, PackageProblem};
 
