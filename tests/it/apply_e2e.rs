@@ -2070,3 +2070,70 @@ fn an_import_stuck_in_progress_is_polled_with_backoff_until_its_deadline() {
     );
     assert_eq!(embedctl::apply::IMPORT_TIMEOUT, Duration::from_secs(600));
 }
+
+#[test]
+fn an_end_user_id_with_slashes_and_dashes_is_never_misread() {
+    // Keys such as `files-sync.dropbox/team/alice - 1` used to be split on `/` to find the
+    // recipe function: this user's plain connection was taken for a function's, and its parent
+    // (`parent: default`) was never looked up.
+    let sim = Served::start(&[]);
+    let yaml = format!(
+        r#"version: 1
+workato:
+  region: us
+manifests:
+  files-sync:
+    package: "{package}"
+    folder: Files Sync
+    connections:
+      partner_app:
+        name: PartnerApp
+        provider: partner_app
+        credentials:
+          api_key: {{ env: PARTNER_KEY }}
+      dropbox:
+        name: Dropbox
+        provider: dropbox
+        runtime_users: true
+        parent: default
+customers:
+  - external_id: acme-001
+    name: Acme
+    notification_email: it@acme.example
+    manifests: [files-sync]
+    runtime_users:
+      - id: "team/alice - 1"
+      - id: "bob"
+"#,
+        package = path_str(&quickstart_package()),
+    );
+    let scenario = Scenario::new(&yaml);
+    let env = [("PARTNER_KEY", "partner-key")];
+    let (applied, events) = apply_json(&sim, &scenario, &env);
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let keys: Vec<&str> = events
+        .iter()
+        .filter(|event| event["event"] == "change_done" && event["kind"] == "runtime_connection")
+        .filter_map(|event| event["key"].as_str())
+        .collect();
+    assert!(
+        keys.contains(&"files-sync.dropbox/team/alice - 1"),
+        "{keys:?}"
+    );
+    let plan = sim.run(scenario.dir(), &["plan", "-f", scenario.file()], &env);
+    assert_converged(&plan);
+    let state = sim.state();
+    assert_no_duplicates(&state);
+    let acme = customer(&state, "acme-001");
+    let parent = objects(acme, "connections")
+        .into_iter()
+        .find(|c| c["external_id"].is_null() && c["provider"] == "dropbox")
+        .map(|c| c["id"].clone())
+        .expect("the imported Dropbox connection");
+    for connection in objects(acme, "connections")
+        .into_iter()
+        .filter(|c| !c["external_id"].is_null())
+    {
+        assert_eq!(connection["parent_id"], parent, "{connection}");
+    }
+}
