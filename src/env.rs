@@ -23,3 +23,40 @@ pub const EMBEDCTL_TIME_SCALE: &str = "EMBEDCTL_TIME_SCALE";
 pub fn process(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
+
+/// Every setting embedctl reads from the environment, read and checked once at the start of a
+/// command (`read`), so that no two places parse one variable two ways.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// `WORKATO_BASE_URL`, when set and not blank (checked when the client is configured).
+    pub base_url: Option<String>,
+    /// `WORKATO_API_TOKEN` (its `Debug` prints `***`).
+    pub api_token: Option<crate::workato::ApiToken>,
+    /// `EMBEDCTL_FINGERPRINT_KEY`, when set and not empty.
+    pub fingerprint_key: Option<String>,
+    /// `EMBEDCTL_RATE_SHARE` (default 1).
+    pub rate_share: f64,
+    /// `EMBEDCTL_TIME_SCALE`, when set.
+    pub time_scale: Option<f64>,
+}
+
+impl Settings {
+    /// Reads and checks every setting; `lookup` reads one variable (`process` in a real run).
+    pub fn read(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, crate::workato::ConfigError> {
+        use crate::workato::{ApiToken, parse_rate_share, parse_time_scale};
+        let time_scale = match lookup(EMBEDCTL_TIME_SCALE).filter(|value| !value.trim().is_empty())
+        {
+            Some(value) => Some(parse_time_scale(Some(&value))?),
+            None => None,
+        };
+        Ok(Settings {
+            base_url: lookup(WORKATO_BASE_URL).filter(|url| !url.trim().is_empty()),
+            api_token: lookup(WORKATO_API_TOKEN).map(ApiToken::new),
+            fingerprint_key: lookup(EMBEDCTL_FINGERPRINT_KEY).filter(|key| !key.is_empty()),
+            rate_share: parse_rate_share(lookup(EMBEDCTL_RATE_SHARE).as_deref())?,
+            time_scale,
+        })
+    }
+}

@@ -8,13 +8,13 @@ use crate::cli::TargetArgs;
 use crate::credentials::SIMULATOR_FINGERPRINT_KEY;
 use crate::desired::{CredentialState, Desired, Resolver};
 use crate::desired_file;
-use crate::env;
+use crate::env::{self, Settings};
 use crate::live::Live;
 use crate::observe::observe;
 use crate::plan::{ApiBudget, Plan, budget_of, diff};
 use crate::redact::Secrets;
 use crate::sim::{RunningSimulator, SimOptions, Simulator};
-use crate::workato::{ApiToken, Client, ClientConfig, RetryPolicy, parse_time_scale};
+use crate::workato::{ApiToken, Client, ClientConfig, RetryPolicy};
 
 /// How much faster than Workato's windows an in-process `--sim` run is paced (unless
 /// `EMBEDCTL_TIME_SCALE` says otherwise).
@@ -98,8 +98,10 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
     })?;
 
     let simulated = options.target.sim.is_some();
-    let fingerprint_key = env::process(env::EMBEDCTL_FINGERPRINT_KEY)
-        .filter(|key| !key.is_empty())
+    let settings = Settings::read(env::process).map_err(|error| Stop(error.to_string()))?;
+    let fingerprint_key = settings
+        .fingerprint_key
+        .clone()
         .or_else(|| simulated.then(|| SIMULATOR_FINGERPRINT_KEY.to_owned()));
     let lookup = env::process;
     // Every secret value of the run, redacted from whatever Workato sends back.
@@ -161,12 +163,7 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
                 Simulator::load_state(state_path).map_err(|error| Stop(error.to_string()))?;
             // The in-process simulator and the client share one clock scale, so a demo apply
             // is not paced at Workato's real limits; the plan's budget still quotes those.
-            let time_scale = match env::process(env::EMBEDCTL_TIME_SCALE) {
-                Some(value) => {
-                    parse_time_scale(Some(&value)).map_err(|error| Stop(error.to_string()))?
-                }
-                None => SIM_TIME_SCALE,
-            };
+            let time_scale = settings.time_scale.unwrap_or(SIM_TIME_SCALE);
             let sim_options = SimOptions {
                 time_scale,
                 ..SimOptions::default()
@@ -187,7 +184,7 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
             )
         }
         None => {
-            let mut config = ClientConfig::from_env(region, base_url, env::process)
+            let mut config = ClientConfig::from_settings(region, base_url, &settings)
                 .map_err(|error| Stop(error.to_string()))?;
             config.secrets = secrets.clone();
             let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;

@@ -119,33 +119,39 @@ impl ClientConfig {
         })
     }
 
-    /// The config of a real run: the base URL from `WORKATO_BASE_URL`, else the file's
-    /// `workato.base_url`, else the file's `workato.region` (default `us`); the token from
-    /// `WORKATO_API_TOKEN`; `EMBEDCTL_RATE_SHARE` and `EMBEDCTL_TIME_SCALE` when set.
-    /// `lookup` reads one environment variable.
+    /// The config of a real run with the environment read by `lookup` (`env::Settings::read`).
     pub fn from_env(
         region: Option<&str>,
         file_base_url: Option<&str>,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let base_url = match (lookup(env::WORKATO_BASE_URL), file_base_url) {
-            (Some(url), _) if !url.trim().is_empty() => {
-                normalize_base_url(&url, "`WORKATO_BASE_URL`")?
-            }
-            (_, Some(url)) => normalize_base_url(url, "`workato.base_url`")?,
-            _ => region_base_url(region.unwrap_or(DEFAULT_REGION))?.to_owned(),
+        Self::from_settings(region, file_base_url, &env::Settings::read(lookup)?)
+    }
+
+    /// The config of a real run: the base URL from `WORKATO_BASE_URL`, else the file's
+    /// `workato.base_url`, else the file's `workato.region` (default `us`); the token from
+    /// `WORKATO_API_TOKEN`; `EMBEDCTL_RATE_SHARE` and `EMBEDCTL_TIME_SCALE` when set.
+    pub fn from_settings(
+        region: Option<&str>,
+        file_base_url: Option<&str>,
+        settings: &env::Settings,
+    ) -> Result<Self, ConfigError> {
+        let base_url = match (&settings.base_url, file_base_url) {
+            (Some(url), _) => normalize_base_url(url, "`WORKATO_BASE_URL`")?,
+            (None, Some(url)) => normalize_base_url(url, "`workato.base_url`")?,
+            (None, None) => region_base_url(region.unwrap_or(DEFAULT_REGION))?.to_owned(),
         };
-        let token = match lookup(env::WORKATO_API_TOKEN) {
-            None => return Err(ConfigError::MissingToken),
-            Some(token) => ApiToken::new(token),
-        };
+        let token = settings
+            .api_token
+            .clone()
+            .ok_or(ConfigError::MissingToken)?;
         check_token(&token)?;
-        let time_scale = parse_time_scale(lookup(env::EMBEDCTL_TIME_SCALE).as_deref())?;
+        let time_scale = settings.time_scale.unwrap_or(1.0);
         Ok(Self {
             base_url,
             token,
             secrets: Secrets::new(),
-            rate_share: parse_rate_share(lookup(env::EMBEDCTL_RATE_SHARE).as_deref())?,
+            rate_share: settings.rate_share,
             time_scale,
             // Backoff is measured in Workato's time too, like the windows.
             retry: RetryPolicy::standard().scaled(time_scale),

@@ -76,7 +76,7 @@ impl Pacer {
 mod tests {
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn requests_of_one_family_are_spaced_evenly() {
         // Connections: 60 a minute; the minute divided by 60, half the share → every 33 ms.
         let pacer = Pacer::new(0.5, 60.0);
@@ -92,7 +92,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn families_do_not_wait_for_each_other() {
         let pacer = Pacer::new(1.0, 1.0);
         let start = Instant::now();
@@ -103,7 +103,7 @@ mod tests {
         assert!(Instant::now() - start < Duration::from_millis(500));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_hold_delays_the_next_request() {
         let pacer = Pacer::new(1.0, 600.0);
         let start = Instant::now();
