@@ -2077,35 +2077,17 @@ fn an_end_user_id_with_slashes_and_dashes_is_never_misread() {
     // recipe function: this user's plain connection was taken for a function's, and its parent
     // (`parent: default`) was never looked up.
     let sim = Served::start(&[]);
-    let yaml = format!(
-        r#"version: 1
-workato:
-  region: us
-manifests:
-  files-sync:
-    package: "{package}"
-    folder: Files Sync
-    connections:
-      partner_app:
-        name: PartnerApp
-        provider: partner_app
-        credentials:
-          api_key: {{ env: PARTNER_KEY }}
-      dropbox:
-        name: Dropbox
-        provider: dropbox
-        runtime_users: true
-        parent: default
-customers:
-  - external_id: acme-001
-    name: Acme
-    notification_email: it@acme.example
-    manifests: [files-sync]
-    runtime_users:
-      - id: "team/alice - 1"
-      - id: "bob"
-"#,
-        package = path_str(&quickstart_package()),
+    let manifest = files_sync_manifest("PARTNER_KEY");
+    let mut yaml = manifest.replace(
+        "parent: none\n        recipe_functions: [Get file]\n",
+        "parent: default\n",
+    );
+    assert_ne!(
+        yaml, manifest,
+        "the Dropbox connection takes its default as parent"
+    );
+    yaml.push_str(
+        "customers:\n  - external_id: acme-001\n    name: Acme\n    notification_email: it@acme.example\n    manifests: [files-sync]\n    runtime_users:\n      - id: \"team/alice - 1\"\n      - id: \"bob\"\n",
     );
     let scenario = Scenario::new(&yaml);
     let env = [("PARTNER_KEY", "partner-key")];
