@@ -302,4 +302,15 @@ proptest! {
         let second = serde_json::to_string(&diff(&desired, &empty)).expect("plan serializes");
         prop_assert_eq!(first, second);
     }
+
+    /// A saved plan is read back into exactly the plan that was saved: subjects, targets (the
+    /// parent as the plan chose it), reasons and all.
+    #[test]
+    fn a_plan_reads_back_from_json_unchanged(desired in desired_strategy()) {
+        let empty = Live::default();
+        let plan = diff(&desired, &empty);
+        let text = serde_json::to_string(&plan).expect("plan serializes");
+        let read: embedctl::plan::Plan = serde_json::from_str(&text).expect("plan deserializes");
+        prop_assert_eq!(read, plan);
+    }
 }

@@ -460,7 +460,12 @@ impl Account {
         let live = observe(&client, &desired, &[])
             .await
             .expect("the simulator answers");
-        diff(&desired, &live)
+        let plan = diff(&desired, &live);
+        // Every plan of every scenario reads back from JSON unchanged, as a saved plan must.
+        let text = serde_json::to_string(&plan).expect("the plan serializes");
+        let read: Plan = serde_json::from_str(&text).expect("the plan deserializes");
+        assert_eq!(read, plan, "a plan that does not read back: {text}");
+        plan
     }
 
     /// The test-side apply: plans `file` and makes the planned changes with plain API calls,
