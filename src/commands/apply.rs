@@ -20,6 +20,12 @@ pub fn run(args: &ApplyArgs) -> ExitStatus {
 }
 
 async fn execute(args: &ApplyArgs) -> ExitStatus {
+    if args.saved_plan.is_some() && args.refresh_credentials {
+        return super::fail(
+            "`--refresh-credentials` cannot be combined with a saved plan: a saved plan is applied \
+             exactly as it was reviewed; run `embedctl apply --refresh-credentials` without one",
+        );
+    }
     let saved = match &args.saved_plan {
         Some(path) => match load_saved(path) {
             Ok(saved) => Some(saved),
@@ -45,6 +51,11 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         let message = observed.client.secrets().redact(&message);
         observed.finish().await;
         return super::fail(&message);
+    }
+    if let Some(saved) = saved {
+        // What runs is the plan that was reviewed (the check found a fresh plan identical).
+        observed.plan = saved.plan;
+        observed.budget = budget_of(&observed.plan.changes, observed.client.rate_share());
     }
     if args.refresh_credentials {
         refresh_credentials(&mut observed.plan);
@@ -232,12 +243,7 @@ fn load_saved(path: &std::path::Path) -> Result<SavedPlan, String> {
             crate::desired_file::io_reason(&error)
         )
     })?;
-    serde_json::from_str(&text).map_err(|error| {
-        format!(
-            "`{}` is not a plan saved by `embedctl plan --out`: {error}",
-            path.display()
-        )
-    })
+    crate::plan::saved::parse(&text).map_err(|reason| format!("`{}` {reason}", path.display()))
 }
 
 /// Refuses a saved plan that no longer describes reality (`plan::saved::check`).

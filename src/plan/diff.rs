@@ -776,10 +776,29 @@ impl<'a> CustomerDiff<'a> {
             user: user.id.clone(),
             function: function.map(str::to_owned),
         };
-        let found = live_runtime.iter().find(|c| {
-            c.external_id.as_deref() == Some(user.id.as_str())
-                && function_of(&c.name, functions_longest_first).as_deref() == function
-        });
+        // The end user's connection with exactly the name it should have; failing that (the user
+        // was renamed), the one whose name ends with the function, or none, unless that one has
+        // exactly the name of another of this user's connections (a name ending in ` - <function>`
+        // must not make a plain connection look like the function's).
+        let theirs = |c: &&&LiveConnection| c.external_id.as_deref() == Some(user.id.as_str());
+        let other_names: Vec<String> = std::iter::once(None)
+            .chain(connection.recipe_functions.iter().map(|f| Some(f.as_str())))
+            .filter(|other| *other != function)
+            .map(|other| match other {
+                Some(other) => format!("{} - {} - {other}", connection.name, user.label()),
+                None => format!("{} - {}", connection.name, user.label()),
+            })
+            .collect();
+        let found = live_runtime
+            .iter()
+            .filter(theirs)
+            .find(|c| c.name == name)
+            .or_else(|| {
+                live_runtime.iter().filter(theirs).find(|c| {
+                    function_of(&c.name, functions_longest_first).as_deref() == function
+                        && !other_names.contains(&c.name)
+                })
+            });
         let target = Target {
             customer_id,
             folder_id: outlook.folder_id,

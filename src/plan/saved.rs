@@ -10,9 +10,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Change, FORMAT_VERSION, PendingUser, Plan};
+use super::{Change, PendingUser, Plan};
 use crate::desired::{CredentialState, Desired};
 use crate::live::{Live, LiveCustomer};
+
+/// The format of saved plans; a plan saved in another format is refused with a clear message
+/// (version 2: changes carry a typed `subject` and `target`).
+pub const SAVED_FORMAT_VERSION: &str = "2";
 
 /// The saved plan document.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -69,7 +73,7 @@ pub fn save(
         }
     }
     SavedPlan {
-        format_version: FORMAT_VERSION.to_owned(),
+        format_version: SAVED_FORMAT_VERSION.to_owned(),
         created_at: crate::calendar::iso8601(now_unix),
         created_at_unix: now_unix,
         base_url: base_url.to_owned(),
@@ -78,6 +82,25 @@ pub fn save(
         live_fingerprints,
         plan: plan.clone(),
     }
+}
+
+/// Reads a saved plan; the format version is checked first, so that a plan saved by another
+/// version of embedctl is refused as such, not as malformed JSON.
+pub fn parse(text: &str) -> Result<SavedPlan, String> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|error| format!("is not a plan saved by `embedctl plan --out`: {error}"))?;
+    match value.get("format_version").and_then(Value::as_str) {
+        Some(SAVED_FORMAT_VERSION) => {}
+        Some(other) => {
+            return Err(format!(
+                "was saved in plan format {other}; this embedctl reads format \
+                 {SAVED_FORMAT_VERSION}: make a new plan with `embedctl plan --out`"
+            ));
+        }
+        None => return Err("is not a plan saved by `embedctl plan --out`".to_owned()),
+    }
+    serde_json::from_value(value)
+        .map_err(|error| format!("is not a plan saved by `embedctl plan --out`: {error}"))
 }
 
 /// What a saved plan is checked against before it is applied: a plan made now, of the same file
@@ -100,9 +123,9 @@ pub struct Fresh<'a> {
 /// of the diff").
 pub fn check(saved: &SavedPlan, fresh: &Fresh<'_>) -> Result<(), String> {
     let mut problems = Vec::new();
-    if saved.format_version != FORMAT_VERSION {
+    if saved.format_version != SAVED_FORMAT_VERSION {
         problems.push(format!(
-            "the plan has format version {}, this embedctl writes {FORMAT_VERSION}",
+            "the plan has format version {}, this embedctl writes {SAVED_FORMAT_VERSION}",
             saved.format_version
         ));
     }
@@ -154,7 +177,16 @@ pub fn check(saved: &SavedPlan, fresh: &Fresh<'_>) -> Result<(), String> {
     }
     let then: Vec<String> = saved.plan.changes.iter().map(change_line).collect();
     let fresh_lines: Vec<String> = fresh.plan.changes.iter().map(change_line).collect();
-    if problems.is_empty() && then == fresh_lines {
+    // Compared as typed changes, not as lines: two subjects may read alike (a user `a/b` and a
+    // user `a` with function `b`), and what apply would do (`target`) must not have moved.
+    let same_changes = saved.plan.changes.len() == fresh.plan.changes.len()
+        && saved
+            .plan
+            .changes
+            .iter()
+            .zip(&fresh.plan.changes)
+            .all(|(then, now)| same_work(then, now));
+    if problems.is_empty() && same_changes {
         return Ok(());
     }
     if problems.is_empty() {
@@ -210,6 +242,17 @@ pub fn check(saved: &SavedPlan, fresh: &Fresh<'_>) -> Result<(), String> {
     }
     message.push_str("\nmake a new plan with `embedctl plan --out`");
     Err(message)
+}
+
+/// Whether two changes do the same thing: the same subject, action, reason and target (the
+/// fields shown as `before`/`after` are compared through the live fingerprints).
+fn same_work(then: &Change, now: &Change) -> bool {
+    then.customer == now.customer
+        && then.phase == now.phase
+        && then.action == now.action
+        && then.subject == now.subject
+        && then.reason == now.reason
+        && then.target == now.target
 }
 
 /// `acme-001 authorize connection files-sync.partner_app (connection.credentials_changed)`.

@@ -98,9 +98,10 @@ pub fn text(plan: &Plan, class: DriftClass) -> String {
         out.push('\n');
     }
     if !plan.pending_users.is_empty() {
+        // People, as everywhere: one end user with two connections to authorize is one.
         out.push_str(&format!(
             "\nEnd users still to authorize ({}):\n",
-            plan.pending_users.len()
+            plan.pending_people().len()
         ));
         for pending in &plan.pending_users {
             let function = pending

@@ -1244,8 +1244,8 @@ fn a_saved_plan_still_applies_when_an_end_user_authorized_since() {
         200
     );
 
-    // An end user's authorization touches no object of the plan and no input of a gate (DESIGN
-    // §4): the saved plan still describes what apply must do, and applies.
+    // An end user's authorization touches no object of the plan and no input of a gate: the
+    // saved plan still describes what apply must do, and applies.
     let applied_saved = sim.run(
         scenario.dir(),
         &["apply", plan_path, "-f", scenario.file(), "--auto-approve"],
@@ -2118,4 +2118,38 @@ fn an_end_user_id_with_slashes_and_dashes_is_never_misread() {
     {
         assert_eq!(connection["parent_id"], parent, "{connection}");
     }
+}
+
+#[test]
+fn an_end_user_whose_name_ends_like_a_recipe_function_converges() {
+    // "Dropbox - Ops - Get file" is this user's plain connection, not the "Get file" one: read
+    // by its name's suffix alone, every plan would create it again.
+    let sim = Served::start(&[]);
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str(
+        "customers:\n  - external_id: acme-001\n    name: Acme\n    notification_email: it@acme.example\n    manifests: [files-sync]\n    runtime_users:\n      - id: u-9\n        name: Ops - Get file\n",
+    );
+    let scenario = Scenario::new(&yaml);
+    let env = [("PARTNER_KEY", "partner-key")];
+    let applied = sim.run(
+        scenario.dir(),
+        &["apply", "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let plan = sim.run(scenario.dir(), &["plan", "-f", scenario.file()], &env);
+    assert_converged(&plan);
+    let state = sim.state();
+    assert_no_duplicates(&state);
+    let names: Vec<String> = runtime_connections(customer(&state, "acme-001"))
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Dropbox - Ops - Get file",
+            "Dropbox - Ops - Get file - Get file"
+        ]
+    );
 }
