@@ -199,16 +199,20 @@ pub(super) async fn execute(
         }
         (Subject::RuntimeConnection { user, .. }, Action::Replace) => {
             let id = customer_id(state)?;
+            // Everything the new connection needs is found first: a failure must not leave the
+            // end user with no connection at all.
+            let parent_id = parent_of(client, change, state, options).await?;
             if let Some(connection) = change.target.connection_id {
                 client
                     .delete_connection(id, connection)
                     .await
                     .map_err(describe)?;
             }
-            create_runtime_connection(client, user, change, state, options).await
+            create_runtime_connection(client, user, parent_id, change, state).await
         }
         (Subject::RuntimeConnection { user, .. }, _) => {
-            create_runtime_connection(client, user, change, state, options).await
+            let parent_id = parent_of(client, change, state, options).await?;
+            create_runtime_connection(client, user, parent_id, change, state).await
         }
         (subject, action) => Err(format!(
             "`{}` of a {} is not something apply does in this version",
@@ -474,23 +478,14 @@ async fn start(
     }
 }
 
-async fn create_runtime_connection(
+/// The parent id of a runtime connection to create, as the plan chose it.
+async fn parent_of(
     client: &Client,
-    user: &str,
     change: &Change,
     state: &mut CustomerState,
     options: &ApplyOptions,
-) -> Result<(), String> {
-    let id = customer_id(state)?;
-    let manifest_key = change.subject.manifest().unwrap_or_default();
-    let folder = folder_id(state, manifest_key, change)?;
-    let name = change.target.name.clone().ok_or("the plan gives no name")?;
-    let provider = change
-        .target
-        .provider
-        .clone()
-        .ok_or("the plan gives no provider")?;
-    let parent_id = match &change.target.parent {
+) -> Result<Option<u64>, String> {
+    Ok(match &change.target.parent {
         ParentRef::None => None,
         ParentRef::Connection(parent) => Some(*parent),
         ParentRef::DefaultOf {
@@ -512,7 +507,25 @@ async fn create_runtime_connection(
                 })?;
             Some(found)
         }
-    };
+    })
+}
+
+async fn create_runtime_connection(
+    client: &Client,
+    user: &str,
+    parent_id: Option<u64>,
+    change: &Change,
+    state: &mut CustomerState,
+) -> Result<(), String> {
+    let id = customer_id(state)?;
+    let manifest_key = change.subject.manifest().unwrap_or_default();
+    let folder = folder_id(state, manifest_key, change)?;
+    let name = change.target.name.clone().ok_or("the plan gives no name")?;
+    let provider = change
+        .target
+        .provider
+        .clone()
+        .ok_or("the plan gives no provider")?;
     let new = NewConnection {
         name: name.clone(),
         provider: provider.clone(),
