@@ -389,7 +389,7 @@ impl Account {
         let recipes = self
             .read(&format!("{}/recipes", customer_path(customer)))
             .await;
-        recipes["items"]
+        recipes["result"]
             .as_array()
             .into_iter()
             .flatten()

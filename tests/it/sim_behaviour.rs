@@ -79,11 +79,11 @@ async fn list_connections(ctx: &SimContext, customer: &str, query: &str) -> Vec<
     body["result"].as_array().expect("result array").clone()
 }
 
-/// The `items` of a recipes list with `query`.
+/// The `result` of a recipes list with `query`.
 async fn list_recipes(ctx: &SimContext, customer: &str, query: &str) -> Vec<Value> {
     let (status, body) = ctx.get(&format!("{customer}/recipes{query}")).await;
     assert_eq!(status, 200, "{body}");
-    body["items"].as_array().expect("items array").clone()
+    body["result"].as_array().expect("result array").clone()
 }
 
 fn ids(items: &[Value]) -> Vec<u64> {
@@ -1304,7 +1304,7 @@ async fn sim_authorize_and_revoke_play_the_end_user() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn the_recipe_list_is_items_ten_per_page_in_descending_id_order() {
+async fn the_recipe_list_is_a_result_ten_per_page_in_descending_id_order() {
     let ctx = SimContext::start().await;
     create_customer(&ctx, "r1").await;
     let customer = customer_path("r1");
@@ -1317,8 +1317,8 @@ async fn the_recipe_list_is_items_ten_per_page_in_descending_id_order() {
 
     let (status, body) = ctx.get(&format!("{customer}/recipes")).await;
     assert_eq!(status, 200);
-    assert!(body.get("result").is_none(), "recipes use `items`");
-    let first = ids(body["items"].as_array().expect("items"));
+    assert!(body.get("items").is_none(), "recipes use `result`");
+    let first = ids(body["result"].as_array().expect("result"));
     assert_eq!(first.len(), 10);
     let second = ids(&list_recipes(&ctx, &customer, "?page=2").await);
     assert_eq!(second.len(), 2);
@@ -1513,17 +1513,43 @@ async fn properties_upsert_by_name_and_read_back_by_prefix() {
         ctx.get(&format!("{path}?prefix=embedctl_")).await,
         (
             200,
-            json!({ "embedctl_package": "abc", "embedctl_version": "2" })
+            json!({ "result": { "embedctl_package": "abc", "embedctl_version": "2" } })
         )
     );
     assert_eq!(
         ctx.get(&format!("{path}?prefix=nothing")).await,
-        (200, json!({}))
+        (200, json!({ "result": {} }))
     );
     let (status, _) = ctx
         .send_json(Method::POST, &path, json!({ "properties": { "n": 1 } }))
         .await;
     assert_eq!(status, 400, "values are strings");
+    // Workato's limits: names of at most 100 characters, values of at most 1,024.
+    let long_name = "n".repeat(101);
+    let (status, _) = ctx
+        .send_json(
+            Method::POST,
+            &path,
+            json!({ "properties": { long_name: "v" } }),
+        )
+        .await;
+    assert_eq!(status, 400, "a name over 100 characters");
+    let (status, _) = ctx
+        .send_json(
+            Method::POST,
+            &path,
+            json!({ "properties": { "embedctl_x": "v".repeat(1_025) } }),
+        )
+        .await;
+    assert_eq!(status, 400, "a value over 1,024 characters");
+    let (status, _) = ctx
+        .send_json(
+            Method::POST,
+            &path,
+            json!({ "properties": { "n".repeat(100): "v".repeat(1_024) } }),
+        )
+        .await;
+    assert_eq!(status, 200, "at the limits");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -478,7 +478,7 @@ async fn with_quickstart(ctx: &SimContext, external_id: &str) -> (u64, u64, Map<
     let (status, body) = ctx.get(&format!("/managed_users/{customer}/recipes")).await;
     assert_status(status, 200, &body, "GET recipes");
     let mut recipes = Map::new();
-    for recipe in items(&body, "items", "GET recipes") {
+    for recipe in items(&body, "result", "GET recipes") {
         assert_conforms(Schema::Recipe, recipe, "GET recipes item");
         let name = recipe["name"].as_str().unwrap_or_default().to_owned();
         recipes.insert(name, recipe["id"].clone());
@@ -979,7 +979,7 @@ async fn recipes_conform() {
             .get(&format!("/managed_users/{customer}/recipes?{query}"))
             .await;
         assert_status(status, 200, &list, "list recipes");
-        let listed = items(&list, "items", "list recipes");
+        let listed = items(&list, "result", "list recipes");
         assert!(!listed.is_empty(), "{query}: {list}");
         for recipe in listed {
             assert_conforms(Schema::Recipe, recipe, &format!("GET recipes?{query} item"));
@@ -1023,7 +1023,7 @@ async fn recipes_conform() {
         .get(&format!("/managed_users/{customer}/recipes?running=false"))
         .await;
     assert_status(status, 200, &list, "list stopped recipes");
-    for recipe in items(&list, "items", "list stopped recipes") {
+    for recipe in items(&list, "result", "list stopped recipes") {
         assert_conforms(Schema::Recipe, recipe, "GET recipes?running=false item");
     }
 }

@@ -14,7 +14,12 @@ use crate::sim::http::{JsonBody, error, not_found, ok, validation_failed};
 /// The most properties a workspace holds (docs/workato-api.md: about 1,000).
 const MAX_PROPERTIES: usize = 1_000;
 
-/// `GET …/properties?prefix=`: a flat object of every property whose name starts with `prefix`.
+/// The longest property name and value Workato accepts, in characters.
+const MAX_NAME_CHARS: usize = 100;
+const MAX_VALUE_CHARS: usize = 1_024;
+
+/// `GET …/properties?prefix=`: `{"result": {name: value}}` of every property whose name starts
+/// with `prefix`, as Workato's documentation shows it.
 pub async fn list(
     State(sim): State<Simulator>,
     Path(segment): Path<String>,
@@ -33,7 +38,7 @@ pub async fn list(
             .filter(|(name, _)| name.starts_with(&prefix))
             .map(|(name, value)| (name.clone(), Value::String(value.clone())))
             .collect();
-        ok(Value::Object(found))
+        ok(json!({ "result": Value::Object(found) }))
     })
 }
 
@@ -48,6 +53,19 @@ pub async fn upsert(
     };
     if properties.values().any(|value| !value.is_string()) {
         return validation_failed(&[("properties", "values must be strings")]);
+    }
+    if properties
+        .keys()
+        .any(|name| name.chars().count() > MAX_NAME_CHARS)
+    {
+        return validation_failed(&[("name", "is too long (maximum is 100 characters)")]);
+    }
+    if properties
+        .values()
+        .filter_map(Value::as_str)
+        .any(|value| value.chars().count() > MAX_VALUE_CHARS)
+    {
+        return validation_failed(&[("value", "is too long (maximum is 1024 characters)")]);
     }
     with_customer(&sim, &segment, |account, id| {
         let Some(customer) = account.customers.get_mut(&id) else {

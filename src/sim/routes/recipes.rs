@@ -13,7 +13,7 @@ use crate::sim::Simulator;
 use crate::sim::http::{error, not_found, ok};
 use crate::sim::model::{Customer, Recipe};
 
-/// `GET …/recipes`: `{"items": [...]}` in descending id order; filters `folder_id`, `running`;
+/// `GET …/recipes`: `{"result": [...]}` in descending id order; filters `folder_id`, `running`;
 /// `per_page` defaults to 10 (max 100); `exclude_code=true` empties each `code`.
 pub async fn list(
     State(sim): State<Simulator>,
@@ -58,7 +58,7 @@ pub async fn list(
             .filter(|recipe| running.is_none_or(|running| recipe.running == running))
             .map(|recipe| views::recipe(recipe, customer.id, exclude_code))
             .collect();
-        ok(json!({ "items": page_of(&matching, page, per_page) }))
+        ok(json!({ "result": page_of(&matching, page, per_page) }))
     })
 }
 
