@@ -51,7 +51,7 @@ impl<'l> Workspace<'l> {
             .collect();
         candidates.sort_by_key(|candidate| {
             let inside = match (folder_id, candidate.folder_id) {
-                (Some(root), Some(folder)) => self.in_subtree(folder, root),
+                (Some(root), Some(folder)) => self.inside(folder, root),
                 _ => false,
             };
             (!inside, candidate.id)
@@ -98,7 +98,7 @@ impl<'l> Workspace<'l> {
     }
 
     /// Whether `folder` is `root` or inside it; without the folder tree, only `root` itself.
-    fn in_subtree(&self, folder: u64, root: u64) -> bool {
+    pub fn inside(&self, folder: u64, root: u64) -> bool {
         let Some(folders) = self.folders else {
             return folder == root;
         };

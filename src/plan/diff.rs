@@ -379,13 +379,31 @@ impl<'a> CustomerDiff<'a> {
                     ..Target::default()
                 },
             );
-            let running: Vec<&str> = recipes
-                .iter()
-                .filter(|(name, recipe)| {
-                    manifest.required.contains(*name) && recipe.is_some_and(|r| r.running)
+            // Workato refuses an import while any recipe in the target folder's tree runs, required
+            // or not: the package's own recipes (wherever in the tree the import put them) and any
+            // other recipe inside the manifest's folder.
+            let mut running: Vec<&str> = self
+                .live
+                .map(|live| {
+                    let workspace = live.workspace();
+                    live.recipes
+                        .iter()
+                        .filter(|recipe| recipe.running)
+                        .filter(|recipe| {
+                            recipes
+                                .iter()
+                                .any(|(_, found)| found.is_some_and(|f| f.id == recipe.id))
+                                || match (recipe.folder_id, folder_id) {
+                                    (Some(folder), Some(root)) => workspace.inside(folder, root),
+                                    _ => false,
+                                }
+                        })
+                        .map(|recipe| recipe.name.as_str())
+                        .collect()
                 })
-                .map(|(name, _)| *name)
-                .collect();
+                .unwrap_or_default();
+            running.sort_unstable();
+            running.dedup();
             if reason == Reason::PackageChanged && !manifest.restart_recipes && !running.is_empty()
             {
                 let mut change = change;

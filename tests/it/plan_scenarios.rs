@@ -1163,6 +1163,49 @@ fn package_changed_with_recipes_running_is_blocked() {
 }
 
 #[test]
+fn package_changed_with_a_running_recipe_that_is_not_required_is_blocked() {
+    // Only "List files" must run, and it was stopped; "Get file" runs although nothing requires
+    // it. Workato refuses the import while any recipe of the folder runs, so the plan blocks it
+    // instead of failing in Workato.
+    let workspace = Workspace::copy_of("quickstart");
+    workspace.edit(
+        "embedctl.yaml",
+        "    restart_recipes: false\n",
+        "    restart_recipes: false\n    recipes: [List files]\n",
+    );
+    change_list_files(&workspace);
+    prepare(
+        &workspace,
+        quickstart_accounts().synced.clone(),
+        async |account| {
+            for customer in ["acme-001", "globex-002"] {
+                let recipe = account.recipe_id(customer, "List files").await;
+                let path = format!("{}/recipes/{recipe}/stop", customer_path(customer));
+                account.call(Method::PUT, &path, json!({})).await;
+            }
+        },
+    );
+    let outcome = workspace.plan("json", &[], &[]);
+    let document: Value = serde_json::from_str(&outcome.stdout).expect("plan --format json");
+    assert_eq!(
+        listed(&document, "blocked")
+            .into_iter()
+            .filter(|line| line.contains("package.recipes_running"))
+            .collect::<Vec<_>>(),
+        [
+            "acme-001 package.recipes_running files-sync",
+            "globex-002 package.recipes_running files-sync",
+        ],
+        "{}",
+        outcome.transcript()
+    );
+    let why = document["blocked"][0]["blocked_by"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(why.contains("\"Get file\""), "{why}");
+}
+
+#[test]
 fn credentials_rotated() {
     let workspace = Workspace::copy_of("quickstart");
     workspace.write(

@@ -792,7 +792,9 @@ async fn a_running_recipe_blocks_a_changed_reimport() {
 }
 
 #[tokio::test]
-async fn an_unchanged_reimport_is_not_blocked_by_a_running_recipe() {
+async fn any_running_recipe_in_the_folder_blocks_an_import_even_an_unchanged_one() {
+    // Workato refuses an import while recipes in the target folder run and `restart_recipes` is
+    // false, whether or not the package would change them.
     let ctx = SimContext::start().await;
     let qs = quickstart(&ctx, "imp-6").await;
     authorize(&ctx, qs.partner_app).await;
@@ -805,10 +807,29 @@ async fn an_unchanged_reimport_is_not_blocked_by_a_running_recipe() {
         false,
     )
     .await;
-    assert_eq!(outcome["status"], "completed", "{outcome}");
+    assert_eq!(outcome["status"], "failed", "{outcome}");
+    assert!(
+        outcome["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("List files")),
+        "{outcome}"
+    );
     assert_eq!(
         get_recipe(&ctx, &qs.customer, qs.list_files).await["running"],
-        true
+        true,
+        "nothing was changed"
+    );
+    let outcome = import(
+        &ctx,
+        &qs.customer,
+        qs.project,
+        quickstart_package_zip(),
+        true,
+    )
+    .await;
+    assert_eq!(
+        outcome["status"], "completed",
+        "with restart_recipes: {outcome}"
     );
 }
 

@@ -133,31 +133,24 @@ fn import_package(
     contents: &PackageContents,
     restart: bool,
 ) -> Result<Vec<RecipeImportStatus>, String> {
-    // First, without changing anything: would a running recipe change?
-    let mut blocked = Vec::new();
-    if let Some(customer) = account.customers.get(&customer_id) {
-        for packaged in &contents.recipes {
-            let Some(folder) = find_folder(&customer.folders, target_folder, &packaged.folder_path)
-            else {
-                continue;
-            };
-            if let Some(existing) = customer
-                .recipes
-                .values()
-                .find(|recipe| recipe.folder_id == folder && recipe.name == packaged.name)
-                && existing.running
-                && recipe_changes(existing, packaged)
-                && !restart
-            {
-                blocked.push(packaged.name.clone());
-            }
+    // First, without changing anything: Workato refuses an import while any recipe in the
+    // target folder's tree is running, unless `restart_recipes` is true.
+    if !restart && let Some(customer) = account.customers.get(&customer_id) {
+        let mut running: Vec<&str> = customer
+            .recipes
+            .values()
+            .filter(|recipe| {
+                recipe.running && in_tree(&customer.folders, recipe.folder_id, target_folder)
+            })
+            .map(|recipe| recipe.name.as_str())
+            .collect();
+        running.sort_unstable();
+        if !running.is_empty() {
+            return Err(format!(
+                "Recipes are running in the target folder: {}. Stop them or import with restart_recipes=true",
+                running.join(", ")
+            ));
         }
-    }
-    if !blocked.is_empty() {
-        return Err(format!(
-            "Recipes are running and would be updated: {}. Stop them or import with restart_recipes=true",
-            blocked.join(", ")
-        ));
     }
 
     let now = account.now();
@@ -327,17 +320,6 @@ fn recipe_changes(existing: &Recipe, packaged: &PackagedRecipe) -> bool {
         || existing.description != packaged.description
 }
 
-fn find_folder(folders: &BTreeMap<u64, Folder>, root: u64, path: &[String]) -> Option<u64> {
-    let mut current = root;
-    for name in path {
-        current = folders
-            .values()
-            .find(|folder| folder.parent_id == current && &folder.name == name)?
-            .id;
-    }
-    Some(current)
-}
-
 fn ensure_folder(
     account: &mut AccountState,
     customer_id: u64,
@@ -381,4 +363,20 @@ fn ensure_folder(
         };
     }
     current
+}
+
+/// Whether `folder` is `root` or inside it.
+fn in_tree(folders: &std::collections::BTreeMap<u64, Folder>, folder: u64, root: u64) -> bool {
+    let mut current = folder;
+    // Bounded: a state with a cycle must not hang the simulator.
+    for _ in 0..64 {
+        if current == root {
+            return true;
+        }
+        match folders.get(&current) {
+            Some(found) if found.parent_id != current => current = found.parent_id,
+            _ => return false,
+        }
+    }
+    false
 }
