@@ -1,8 +1,6 @@
 //! The drift report (`embedctl drift`): the plan read as a drift class, for cron jobs.
 
-use serde_json::{Value, json};
-
-use super::{Format, RenderContext};
+use super::RenderContext;
 use crate::plan::{ApiBudget, Change, Plan};
 
 /// What a drift check found.
@@ -46,13 +44,7 @@ pub fn json(
     class: DriftClass,
     exit_code: u8,
 ) -> String {
-    let rendered = super::render(plan, budget, ctx, Format::Json);
-    let mut document: Value = serde_json::from_str(&rendered).unwrap_or_else(|_| json!({}));
-    if let Some(object) = document.as_object_mut() {
-        object.insert("status".to_owned(), json!(class.as_str()));
-        object.insert("exit_code".to_owned(), json!(exit_code));
-    }
-    serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
+    super::json::render_drift(plan, budget, ctx, class.as_str(), exit_code)
 }
 
 fn line(change: &Change) -> String {

@@ -29,6 +29,33 @@ pub fn render(plan: &Plan, budget: &ApiBudget, ctx: &RenderContext) -> String {
     text
 }
 
+/// The drift report as JSON: the plan's document, keys in the same fixed order, followed by the
+/// drift `status` and the `exit_code`.
+pub fn render_drift(
+    plan: &Plan,
+    budget: &ApiBudget,
+    ctx: &RenderContext,
+    status: &str,
+    exit_code: u8,
+) -> String {
+    #[derive(Serialize)]
+    struct DriftDocument<'a> {
+        #[serde(flatten)]
+        plan: PlanDocument<'a>,
+        status: &'a str,
+        exit_code: u8,
+    }
+    let document = DriftDocument {
+        plan: PlanDocument::new(plan, budget, ctx),
+        status,
+        exit_code,
+    };
+    let mut text = serde_json::to_string_pretty(&document)
+        .unwrap_or_else(|error| serde_json::json!({ "error": error.to_string() }).to_string());
+    text.push('\n');
+    text
+}
+
 /// The JSON Schema of the document `render` writes, as committed in `schemas/plan.schema.json`.
 pub fn plan_schema() -> String {
     let schema = schemars::schema_for!(PlanDocument<'static>);

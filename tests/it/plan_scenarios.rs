@@ -725,6 +725,32 @@ pub fn check_scenario(
     );
     let drift_document: Value =
         serde_json::from_str(&drift_json.stdout).expect("drift --format json prints JSON");
+    // The plan document's keys, in their documented order, then the drift's own.
+    let top_keys: Vec<&str> = drift_json
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("  \""))
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert_eq!(
+        top_keys,
+        [
+            "format_version",
+            "changes",
+            "blocked",
+            "pending_users",
+            "unmanaged",
+            "skipped",
+            "notes",
+            "summary",
+            "api_budget",
+            "observed_calls",
+            "status",
+            "exit_code"
+        ],
+        "{}",
+        drift_json.stdout
+    );
     assert_eq!(
         drift_document["exit_code"], expect.drift,
         "{drift_document}"
