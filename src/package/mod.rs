@@ -956,4 +956,45 @@ mod tests {
                 .is_empty()
         );
     }
+
+    #[test]
+    fn the_custom_connector_example_loads() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/custom-connector/packages/ledger-sync");
+        let package = Package::load(&folder).unwrap_or_else(|problems| panic!("{problems:#?}"));
+        let functions: Vec<&str> = package
+            .recipes
+            .iter()
+            .filter(|recipe| recipe.is_recipe_function)
+            .map(|recipe| recipe.name.as_str())
+            .collect();
+        assert_eq!(functions, ["Fetch ledger entry", "Upload document"]);
+        let custom = Connector::Custom("northwind_ledger".to_owned());
+        for name in ["Northwind Ledger", "Northwind Ledger user"] {
+            assert_eq!(
+                package.connection(name).unwrap().connector,
+                custom,
+                "{name}"
+            );
+        }
+        let archive = package.recipe("Archive new ledger documents").unwrap();
+        let required: Vec<&str> = package
+            .connections_required_by(archive)
+            .iter()
+            .map(|connection| connection.name.as_str())
+            .collect();
+        assert_eq!(required, ["Northwind Ledger"]);
+        assert_eq!(archive.config[0].connector, custom);
+        // The logo is in the package, byte for byte: the zip holds what the folder holds.
+        let logo = fs::read(folder.join("northwind_ledger.custom_adapter.png")).unwrap();
+        assert!(logo.starts_with(b"\x89PNG\r\n\x1a\n"));
+        let mut archive = ZipArchive::new(Cursor::new(package.zip_bytes.as_slice())).unwrap();
+        let mut zipped = Vec::new();
+        archive
+            .by_name("northwind_ledger.custom_adapter.png")
+            .unwrap()
+            .read_to_end(&mut zipped)
+            .unwrap();
+        assert_eq!(zipped, logo);
+    }
 }
