@@ -9,13 +9,23 @@
 //!   its name and connector and no end user or parent, the lowest id when there are several (the
 //!   others are reported).
 //! - A live provider is a connector's when it is the same provider, or, for a custom connector,
-//!   any `<slug>__connector_<id>_<ts>` with its slug ([`Connector::is_provider`]): the import gives
+//!   any `<slug>__connector_<id>_<ts>` with its slug ([`is_provider`]): the import gives
 //!   the connector a new id in each workspace, so the package's id is never looked for.
 //! - A custom connector's live provider is the one of its default connection, else the one the
 //!   manifest's recipes name in `config[]` ([`Workspace::live_provider`]).
 
 use crate::live::{LiveConnection, LiveCustomer, LiveFolder, LiveRecipe};
-use crate::package::Connector;
+use crate::package::{Connector, custom_slug};
+
+/// Whether a live provider string (a connection's or a recipe config entry's) is `connector`:
+/// the same provider, or for a custom connector any id with its slug, whatever the
+/// workspace-specific part.
+pub fn is_provider(connector: &Connector, live_provider: &str) -> bool {
+    match connector {
+        Connector::Standard(provider) => provider == live_provider,
+        Connector::Custom(slug) => custom_slug(live_provider) == Some(slug.as_str()),
+    }
+}
 
 /// What of a workspace the rules look at.
 #[derive(Clone, Copy, Debug)]
@@ -76,7 +86,7 @@ impl<'l> Workspace<'l> {
         let used = manifest_recipes
             .into_iter()
             .flat_map(|recipe| recipe.config.iter())
-            .filter(|entry| connector.is_provider(&entry.provider))
+            .filter(|entry| is_provider(connector, &entry.provider))
             .filter_map(|entry| entry.account_id)
             .find_map(|id| {
                 self.connections
@@ -92,7 +102,7 @@ impl<'l> Workspace<'l> {
         let mut candidates: Vec<&'l LiveConnection> = self
             .connections
             .iter()
-            .filter(|c| c.name == name && connector.is_provider(&c.provider) && !c.is_runtime())
+            .filter(|c| c.name == name && is_provider(connector, &c.provider) && !c.is_runtime())
             .collect();
         candidates.sort_by_key(|c| c.id);
         let mut candidates = candidates.into_iter();
@@ -117,13 +127,13 @@ impl<'l> Workspace<'l> {
         };
         default
             .map(|c| c.provider.as_str())
-            .filter(|provider| connector.is_provider(provider))
+            .filter(|provider| is_provider(connector, provider))
             .map(str::to_owned)
             .or_else(|| {
                 manifest_recipes
                     .into_iter()
                     .flat_map(|recipe| recipe.config.iter())
-                    .find(|entry| connector.is_provider(&entry.provider))
+                    .find(|entry| is_provider(connector, &entry.provider))
                     .map(|entry| entry.provider.clone())
             })
     }
@@ -202,6 +212,22 @@ mod tests {
         let found = workspace.default_connection("PartnerApp", &partner_app, &[]);
         assert_eq!(found.found.map(|c| c.id), Some(5));
         assert_eq!(found.passed_over, vec![9]);
+    }
+
+    #[test]
+    fn a_custom_connector_is_any_id_with_its_slug() {
+        let custom = Connector::Custom("partner_app".to_owned());
+        assert!(is_provider(&custom, "partner_app__connector_7_1700000000"));
+        assert!(is_provider(&custom, "partner_app__connector_91_1800000000"));
+        assert!(!is_provider(&custom, "partner_app"));
+        assert!(!is_provider(&custom, "other__connector_7_1700000000"));
+        let standard = Connector::Standard("dropbox".to_owned());
+        assert!(is_provider(&standard, "dropbox") && !is_provider(&standard, "box"));
+        let standard = Connector::Standard("partner_app".to_owned());
+        assert!(!is_provider(
+            &standard,
+            "partner_app__connector_7_1700000000"
+        ));
     }
 
     #[test]

@@ -62,16 +62,6 @@ impl Connector {
     pub fn is_custom(&self) -> bool {
         matches!(self, Connector::Custom(_))
     }
-
-    /// Whether a live provider string (a connection's or a recipe config entry's) is this
-    /// connector: the same provider, or for a custom connector any id with its slug, whatever the
-    /// workspace-specific part.
-    pub fn is_provider(&self, live_provider: &str) -> bool {
-        match self {
-            Connector::Standard(provider) => provider == live_provider,
-            Connector::Custom(slug) => custom_slug(live_provider) == Some(slug.as_str()),
-        }
-    }
 }
 
 impl fmt::Display for Connector {
@@ -120,19 +110,13 @@ mod tests {
     }
 
     #[test]
-    fn a_custom_connector_is_any_id_with_its_slug() {
+    fn a_custom_adapter_file_names_its_slug() {
         let connector = Connector::of_custom_adapter("Apps/partner_app.custom_adapter.json");
         assert_eq!(connector, Some(Connector::Custom("partner_app".to_owned())));
         let connector = connector.unwrap_or_default();
         assert!(connector.is_custom());
         assert_eq!(connector.file_provider(), "partner_app");
-        assert!(connector.is_provider("partner_app__connector_7_1700000000"));
-        assert!(connector.is_provider("partner_app__connector_91_1800000000"));
-        assert!(!connector.is_provider("partner_app"));
-        assert!(!connector.is_provider("other__connector_7_1700000000"));
         assert_eq!(Connector::of_custom_adapter("x.connection.json"), None);
         assert_eq!(Connector::of_custom_adapter(".custom_adapter.json"), None);
-        let standard = Connector::Standard("dropbox".to_owned());
-        assert!(standard.is_provider("dropbox") && !standard.is_provider("box"));
     }
 }

@@ -18,7 +18,7 @@ use crate::desired::{
 };
 use crate::desired_file::Parent;
 use crate::live::{Live, LiveConnection, LiveCustomer, LiveRecipe, property};
-use crate::matching::Workspace;
+use crate::matching::{Workspace, is_provider};
 
 /// Computes the plan that makes `live` match `desired`.
 pub fn diff(desired: &Desired, live: &Live) -> Plan {
@@ -669,7 +669,7 @@ impl<'a> CustomerDiff<'a> {
                 .map(|live| {
                     live.connections
                         .iter()
-                        .filter(|c| c.external_id.is_some() && connector.is_provider(&c.provider))
+                        .filter(|c| c.external_id.is_some() && is_provider(&connector, &c.provider))
                         .filter(|c| outlook.folder_id.is_none() || c.folder_id == outlook.folder_id)
                         .collect()
                 })
