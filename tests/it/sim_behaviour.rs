@@ -1947,15 +1947,28 @@ async fn an_imported_custom_connector_gets_the_workspace_own_id_everywhere() {
         named(&connections, "Northwind Ledger")["id"]
     );
 
-    // An unchanged re-import keeps the id and does not count as a change of a running recipe.
+    // An unchanged re-import keeps the id, and does not count as a change of the running recipe,
+    // which is therefore not restarted.
     let partner = named(&connections, "Northwind Ledger")["id"]
         .as_u64()
         .expect("id");
     authorize(&ctx, partner).await;
     let archive_id = archive["id"].as_u64().expect("id");
     assert_eq!(start_recipe(&ctx, &first, archive_id).await.0, 200);
-    let outcome = import(&ctx, &first, project, custom_connector_package_zip(), false).await;
+    let outcome = import(&ctx, &first, project, custom_connector_package_zip(), true).await;
     assert_eq!(outcome["status"], "completed", "{outcome}");
+    let result = outcome["recipe_status"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|status| status["id"] == archive_id)
+        .map(|status| status["import_result"].clone());
+    assert_eq!(
+        result,
+        Some(json!("no_update_or_updated_without_restart")),
+        "{outcome}"
+    );
+    assert_eq!(get_recipe(&ctx, &first, archive_id).await["running"], true);
     let connections = list_connections(&ctx, &first, "").await;
     assert_eq!(named(&connections, "Northwind Ledger")["provider"], live);
 

@@ -61,7 +61,9 @@ pub async fn create(
             return not_found();
         }
         let import_id = account.allocate_id();
-        let outcome = import_package(account, id, folder_id, &contents, restart);
+        // The package as this workspace reads it: its custom connectors by this workspace's ids.
+        let outcome = with_workspace_connectors(account, id, &contents)
+            .and_then(|contents| import_package(account, id, folder_id, &contents, restart));
         let (final_status, failure, recipe_status) = match outcome {
             Ok(recipe_status) => ("completed", None, recipe_status),
             Err(reason) => ("failed", Some(reason), Vec::new()),
@@ -136,26 +138,10 @@ fn import_package(
     contents: &PackageContents,
     restart: bool,
 ) -> Result<Vec<RecipeImportStatus>, String> {
-    // Custom connectors: the ones this workspace already has keep their id; the package's own
-    // ids (of the exporting workspace) are replaced by this workspace's everywhere.
-    let mut live: BTreeMap<String, String> = account
-        .customers
-        .get(&customer_id)
-        .map(|customer| {
-            customer
-                .custom_connectors
-                .iter()
-                .map(|(slug, connector)| (slug.clone(), connector.provider.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    check_custom_connectors(contents, &live)?;
-    let known = with_live_providers(contents, &live);
-
     // First, without changing anything: would a running recipe change?
     let mut blocked = Vec::new();
     if let Some(customer) = account.customers.get(&customer_id) {
-        for packaged in &known.recipes {
+        for packaged in &contents.recipes {
             let Some(folder) = find_folder(&customer.folders, target_folder, &packaged.folder_path)
             else {
                 continue;
@@ -180,6 +166,9 @@ fn import_package(
     }
 
     let now = account.now();
+    // The package's custom connectors that this workspace does not have yet are created, with
+    // ids of this workspace, and the package is read with those ids.
+    let mut live = workspace_connectors(account, customer_id);
     for adapter in &contents.adapters {
         if live.contains_key(&adapter.slug) {
             continue;
@@ -359,6 +348,34 @@ fn import_package(
         });
     }
     Ok(statuses)
+}
+
+/// The custom connectors of a workspace: slug → provider there.
+fn workspace_connectors(account: &AccountState, customer_id: u64) -> BTreeMap<String, String> {
+    account
+        .customers
+        .get(&customer_id)
+        .map(|customer| {
+            customer
+                .custom_connectors
+                .iter()
+                .map(|(slug, connector)| (slug.clone(), connector.provider.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The package with the custom connectors the workspace already has named by its ids (so that
+/// an unchanged re-import changes no recipe), or why the import fails: a custom connector that
+/// neither the package nor the workspace has. Changes nothing.
+fn with_workspace_connectors(
+    account: &AccountState,
+    customer_id: u64,
+    contents: &PackageContents,
+) -> Result<PackageContents, String> {
+    let live = workspace_connectors(account, customer_id);
+    check_custom_connectors(contents, &live)?;
+    Ok(with_live_providers(contents, &live))
 }
 
 /// Refuses a package whose connections or recipes use a custom connector that neither the
