@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer};
 
-use super::connector::Connector;
+use super::connector::{CUSTOM_ADAPTER_SUFFIX, Connector};
 use super::problem::{PackageProblem, duplicate, malformed};
 use super::read::is_ignored_for_assets;
 use super::{
@@ -184,6 +184,40 @@ pub(super) fn parse_assets(
             }
         }
     }
+
+    // Every custom connector used must come with the package: the import creates it from there.
+    let adapters: Vec<&str> = files
+        .iter()
+        .map(|(path, _)| path.as_str())
+        .filter(|path| !is_ignored_for_assets(path))
+        .filter_map(|path| match Connector::of_custom_adapter(path) {
+            Some(Connector::Custom(_)) => path.rsplit('/').next(),
+            _ => None,
+        })
+        .collect();
+    let used = connections
+        .iter()
+        .map(|connection| (&connection.path, &connection.connector))
+        .chain(recipes.iter().flat_map(|recipe| {
+            recipe
+                .config
+                .iter()
+                .map(move |entry| (&recipe.path, &entry.connector))
+        }));
+    let mut missing: Vec<(String, String)> = Vec::new();
+    for (file, connector) in used {
+        if let Connector::Custom(slug) = connector
+            && !adapters.contains(&format!("{slug}{CUSTOM_ADAPTER_SUFFIX}").as_str())
+            && !missing.iter().any(|(f, s)| f == file && s == slug)
+        {
+            missing.push((file.clone(), slug.clone()));
+        }
+    }
+    problems.extend(
+        missing
+            .into_iter()
+            .map(|(file, slug)| PackageProblem::UnknownCustomConnector { file, slug }),
+    );
 
     if problems.is_empty() {
         Ok((recipes, connections))

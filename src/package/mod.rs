@@ -740,6 +740,30 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_connector_must_come_with_the_package() {
+        let files: Vec<PackageFile> = custom_connector_files()
+            .into_iter()
+            .filter(|(path, _)| path != "partner_app.custom_adapter.json")
+            .collect();
+        let messages: Vec<String> = load_folder(&files)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "`Partner/Connections/partner_app.connection.json` uses the custom connector \
+                 `partner_app`, but the package has no `partner_app.custom_adapter.json`; add the \
+                 connector to the manifest in Workato and export the package again",
+                "`Partner/Recipes/sync.recipe.json` uses the custom connector `partner_app`, but \
+                 the package has no `partner_app.custom_adapter.json`; add the connector to the \
+                 manifest in Workato and export the package again",
+            ]
+        );
+    }
+
+    #[test]
     fn a_provider_object_must_name_a_custom_adapter() {
         let mut files = custom_connector_files();
         files[3].1 = br#"{"name": "PartnerApp", "provider": {"name": "Partner App", "zip_name": "partner_app.json"}}"#.to_vec();
