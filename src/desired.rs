@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::credentials::{InputSource, Unresolved};
 use crate::desired_file::{LoadedFile, Parent};
+use crate::package::Connector;
 
 /// What the file asks for.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -48,7 +49,7 @@ pub struct DesiredRecipe {
     pub is_recipe_function: bool,
     /// Names of the package connections it needs authorized to start (not `skip_validation`).
     pub needs: Vec<String>,
-    /// The connectors it uses.
+    /// The connectors it uses, as the file names them (a custom connector by its slug).
     pub providers: Vec<String>,
 }
 
@@ -57,7 +58,11 @@ pub struct DesiredRecipe {
 pub struct DesiredConnection {
     pub key: String,
     pub name: String,
+    /// The `provider:` of the file: a standard provider, or a custom connector's slug.
     pub provider: String,
+    /// Whether the package connection's connector is a custom connector, whose slug `provider`
+    /// is: it is found in a workspace by that slug, never by the package's provider id.
+    pub custom: bool,
     pub runtime_users: bool,
     pub parent: Parent,
     pub recipe_functions: Vec<String>,
@@ -87,6 +92,17 @@ pub struct DesiredCustomer {
 pub struct DesiredUser {
     pub id: String,
     pub name: Option<String>,
+}
+
+impl DesiredConnection {
+    /// The connector, as the matching rules look for it (`matching`).
+    pub fn connector(&self) -> Connector {
+        if self.custom {
+            Connector::Custom(self.provider.clone())
+        } else {
+            Connector::Standard(self.provider.clone())
+        }
+    }
 }
 
 impl DesiredUser {
@@ -139,7 +155,7 @@ impl Desired {
                     providers: recipe
                         .config
                         .iter()
-                        .map(|entry| entry.provider.clone())
+                        .map(|entry| entry.connector.file_provider().to_owned())
                         .collect(),
                 })
                 .collect();
@@ -154,6 +170,9 @@ impl Desired {
                     key: connection_key.value.clone(),
                     name: connection.name.value.clone(),
                     provider: connection.provider.value.clone(),
+                    custom: package
+                        .connection(&connection.name.value)
+                        .is_some_and(|found| found.connector.is_custom()),
                     runtime_users: connection.runtime_users,
                     parent: connection
                         .parent

@@ -5,11 +5,27 @@
 //! - A recipe is found by name among all the workspace's recipes (imports create sub-folders); a
 //!   name found more than once prefers one inside the manifest folder's tree, then the lowest id.
 //! - A default connection is the one that the manifest's recipes name in `config[].account_id`
-//!   for its provider (and that has its name and no end user); failing that, the connection with
-//!   its name and provider and no end user or parent, the lowest id when there are several (the
+//!   for its connector (and that has its name and no end user); failing that, the connection with
+//!   its name and connector and no end user or parent, the lowest id when there are several (the
 //!   others are reported).
+//! - A live provider is a connector's when it is the same provider, or, for a custom connector,
+//!   any `<slug>__connector_<id>_<ts>` with its slug ([`is_provider`]): the import gives
+//!   the connector a new id in each workspace, so the package's id is never looked for.
+//! - A custom connector's live provider is the one of its default connection, else the one the
+//!   manifest's recipes name in `config[]` ([`Workspace::live_provider`]).
 
 use crate::live::{LiveConnection, LiveCustomer, LiveFolder, LiveRecipe};
+use crate::package::{Connector, custom_slug};
+
+/// Whether a live provider string (a connection's or a recipe config entry's) is `connector`:
+/// the same provider, or for a custom connector any id with its slug, whatever the
+/// workspace-specific part.
+pub fn is_provider(connector: &Connector, live_provider: &str) -> bool {
+    match connector {
+        Connector::Standard(provider) => provider == live_provider,
+        Connector::Custom(slug) => custom_slug(live_provider) == Some(slug.as_str()),
+    }
+}
 
 /// What of a workspace the rules look at.
 #[derive(Clone, Copy, Debug)]
@@ -59,18 +75,18 @@ impl<'l> Workspace<'l> {
         candidates.first().copied()
     }
 
-    /// The default connection named `name` for `provider`, given the live recipes of the
+    /// The default connection named `name` for `connector`, given the live recipes of the
     /// manifest (those found by `recipe`).
     pub fn default_connection<'r>(
         &self,
         name: &str,
-        provider: &str,
+        connector: &Connector,
         manifest_recipes: impl IntoIterator<Item = &'r LiveRecipe>,
     ) -> DefaultConnection<'l> {
         let used = manifest_recipes
             .into_iter()
             .flat_map(|recipe| recipe.config.iter())
-            .filter(|entry| entry.provider == provider)
+            .filter(|entry| is_provider(connector, &entry.provider))
             .filter_map(|entry| entry.account_id)
             .find_map(|id| {
                 self.connections
@@ -86,7 +102,7 @@ impl<'l> Workspace<'l> {
         let mut candidates: Vec<&'l LiveConnection> = self
             .connections
             .iter()
-            .filter(|c| c.name == name && c.provider == provider && !c.is_runtime())
+            .filter(|c| c.name == name && is_provider(connector, &c.provider) && !c.is_runtime())
             .collect();
         candidates.sort_by_key(|c| c.id);
         let mut candidates = candidates.into_iter();
@@ -95,6 +111,31 @@ impl<'l> Workspace<'l> {
             found,
             passed_over: candidates.map(|c| c.id).collect(),
         }
+    }
+
+    /// The provider string a connection of `connector` has in this workspace: a standard
+    /// connector's own; for a custom connector, the live id of the default connection found
+    /// (`default`), else the first one the manifest's live recipes name in `config[]`; `None` when
+    /// the workspace has neither yet (the package is not imported).
+    pub fn live_provider<'r>(
+        connector: &Connector,
+        default: Option<&'l LiveConnection>,
+        manifest_recipes: impl IntoIterator<Item = &'r LiveRecipe>,
+    ) -> Option<String> {
+        let Connector::Custom(_) = connector else {
+            return Some(connector.file_provider().to_owned());
+        };
+        default
+            .map(|c| c.provider.as_str())
+            .filter(|provider| is_provider(connector, provider))
+            .map(str::to_owned)
+            .or_else(|| {
+                manifest_recipes
+                    .into_iter()
+                    .flat_map(|recipe| recipe.config.iter())
+                    .find(|entry| is_provider(connector, &entry.provider))
+                    .map(|entry| entry.provider.clone())
+            })
     }
 
     /// Whether `folder` is `root` or inside it; without the folder tree, only `root` itself.
@@ -165,11 +206,70 @@ mod tests {
             recipes: &recipes,
             folders: None,
         };
-        let found = workspace.default_connection("PartnerApp", "partner_app", &recipes);
+        let partner_app = Connector::Standard("partner_app".to_owned());
+        let found = workspace.default_connection("PartnerApp", &partner_app, &recipes);
         assert_eq!(found.found.map(|c| c.id), Some(9));
-        let found = workspace.default_connection("PartnerApp", "partner_app", &[]);
+        let found = workspace.default_connection("PartnerApp", &partner_app, &[]);
         assert_eq!(found.found.map(|c| c.id), Some(5));
         assert_eq!(found.passed_over, vec![9]);
+    }
+
+    #[test]
+    fn a_custom_connector_is_any_id_with_its_slug() {
+        let custom = Connector::Custom("partner_app".to_owned());
+        assert!(is_provider(&custom, "partner_app__connector_7_1700000000"));
+        assert!(is_provider(&custom, "partner_app__connector_91_1800000000"));
+        assert!(!is_provider(&custom, "partner_app"));
+        assert!(!is_provider(&custom, "other__connector_7_1700000000"));
+        let standard = Connector::Standard("dropbox".to_owned());
+        assert!(is_provider(&standard, "dropbox") && !is_provider(&standard, "box"));
+        let standard = Connector::Standard("partner_app".to_owned());
+        assert!(!is_provider(
+            &standard,
+            "partner_app__connector_7_1700000000"
+        ));
+    }
+
+    #[test]
+    fn a_custom_connector_is_found_by_its_slug_whatever_the_workspace_id() {
+        let live_id = "partner_app__connector_41_1800000000";
+        let connections = [
+            connection(5, "PartnerApp", "partner_app__connector_7_1700000000"),
+            connection(9, "PartnerApp", live_id),
+        ];
+        let mut used = recipe(20, "List files", 1, Some(9));
+        used.config[0].provider = live_id.to_owned();
+        let recipes = [used];
+        let workspace = Workspace {
+            connections: &connections,
+            recipes: &recipes,
+            folders: None,
+        };
+        let custom = Connector::Custom("partner_app".to_owned());
+        let found = workspace.default_connection("PartnerApp", &custom, &recipes);
+        assert_eq!(found.found.map(|c| c.id), Some(9));
+        assert_eq!(
+            Workspace::live_provider(&custom, found.found, &recipes).as_deref(),
+            Some(live_id)
+        );
+        // Without a default connection, the recipes' config says it.
+        assert_eq!(
+            Workspace::live_provider(&custom, None, &recipes).as_deref(),
+            Some(live_id)
+        );
+        assert_eq!(Workspace::live_provider(&custom, None, &[]), None);
+        // The standard connector of the same name is not the custom one.
+        let standard = Connector::Standard("partner_app".to_owned());
+        assert!(
+            workspace
+                .default_connection("PartnerApp", &standard, &[])
+                .found
+                .is_none()
+        );
+        assert_eq!(
+            Workspace::live_provider(&standard, None, &[]).as_deref(),
+            Some("partner_app")
+        );
     }
 
     #[test]

@@ -124,6 +124,9 @@ impl CustomerWork {
             .iter()
             .filter_map(|key| desired.manifests.get(key))
             .flat_map(|manifest| &manifest.connections)
+            // A custom connector's slug is no provider Workato knows; its live id is among the
+            // providers seen.
+            .filter(|connection| !connection.custom)
             .map(|connection| connection.provider.clone())
             .collect();
         let users = wanted

@@ -13,7 +13,7 @@ use crate::live::property;
 use crate::live::{LiveConnection, LiveRecipe};
 use crate::matching::Workspace;
 use crate::observe::{live_connection, live_recipe};
-use crate::plan::{Action, Change, ParentRef, Subject};
+use crate::plan::{Action, Change, ParentRef, ProviderRef, Subject};
 use crate::workato::wire::{CustomerUpdate, ImportState, NewConnection, NewCustomer};
 use crate::workato::{Client, ClientError, ConnectionFilter};
 
@@ -202,17 +202,19 @@ pub(super) async fn execute(
             // Everything the new connection needs is found first: a failure must not leave the
             // end user with no connection at all.
             let parent_id = parent_of(client, change, state, options).await?;
+            let provider = provider_of(client, change, state, options).await?;
             if let Some(connection) = change.target.connection_id {
                 client
                     .delete_connection(id, connection)
                     .await
                     .map_err(describe)?;
             }
-            create_runtime_connection(client, user, parent_id, change, state).await
+            create_runtime_connection(client, user, parent_id, provider, change, state).await
         }
         (Subject::RuntimeConnection { user, .. }, _) => {
             let parent_id = parent_of(client, change, state, options).await?;
-            create_runtime_connection(client, user, parent_id, change, state).await
+            let provider = provider_of(client, change, state, options).await?;
+            create_runtime_connection(client, user, parent_id, provider, change, state).await
         }
         (subject, action) => Err(format!(
             "`{}` of a {} is not something apply does in this version",
@@ -345,8 +347,29 @@ impl Snapshot {
             .filter_map(|recipe| workspace.recipe(&recipe.name, folder_id))
             .collect();
         workspace
-            .default_connection(&connection.name, &connection.provider, recipes)
+            .default_connection(&connection.name, &connection.connector(), recipes)
             .found
+    }
+
+    /// The live provider of a desired connection's connector, by the rule `diff` used
+    /// (`matching`): for a custom connector, its id in this workspace.
+    pub(super) fn live_provider(
+        &self,
+        manifest: &DesiredManifest,
+        folder_id: Option<u64>,
+        connection: &DesiredConnection,
+    ) -> Option<String> {
+        let workspace = self.workspace();
+        let connector = connection.connector();
+        let recipes: Vec<&LiveRecipe> = manifest
+            .recipes
+            .iter()
+            .filter_map(|recipe| workspace.recipe(&recipe.name, folder_id))
+            .collect();
+        let default = workspace
+            .default_connection(&connection.name, &connector, recipes.iter().copied())
+            .found;
+        Workspace::live_provider(&connector, default, recipes)
     }
 }
 
@@ -510,10 +533,43 @@ async fn parent_of(
     })
 }
 
+/// The provider of a runtime connection to create, as the plan gave it, or read from the
+/// workspace when the plan says where (a custom connector imported by this apply).
+async fn provider_of(
+    client: &Client,
+    change: &Change,
+    state: &mut CustomerState,
+    options: &ApplyOptions,
+) -> Result<String, String> {
+    if let Some(provider) = &change.target.provider {
+        return Ok(provider.clone());
+    }
+    let Some(ProviderRef::LiveOf {
+        manifest,
+        connection,
+    }) = &change.target.provider_of
+    else {
+        return Err("the plan gives no provider".to_owned());
+    };
+    let (declared_manifest, declared) = desired_connection(options, manifest, connection)?;
+    let folder = state.folders.get(manifest).copied();
+    snapshot(client, state)
+        .await?
+        .live_provider(declared_manifest, folder, declared)
+        .ok_or_else(|| {
+            format!(
+                "the custom connector `{}` of connection \"{}\" is not in the workspace: neither \
+                 the imported connection nor the imported recipes name it",
+                declared.provider, declared.name
+            )
+        })
+}
+
 async fn create_runtime_connection(
     client: &Client,
     user: &str,
     parent_id: Option<u64>,
+    provider: String,
     change: &Change,
     state: &mut CustomerState,
 ) -> Result<(), String> {
@@ -521,11 +577,6 @@ async fn create_runtime_connection(
     let manifest_key = change.subject.manifest().unwrap_or_default();
     let folder = folder_id(state, manifest_key, change)?;
     let name = change.target.name.clone().ok_or("the plan gives no name")?;
-    let provider = change
-        .target
-        .provider
-        .clone()
-        .ok_or("the plan gives no provider")?;
     let new = NewConnection {
         name: name.clone(),
         provider: provider.clone(),

@@ -11,7 +11,7 @@ use std::path::Path;
 use super::diagnostic::{Diagnostic, Diagnostics, SourceFile, quote, quote_with, short};
 use super::model::{Connection, Customer, DesiredFile, Manifest, Parent};
 use super::{KeyedMap, SecretSource, Spanned, limits};
-use crate::package::{Package, PackageProblem};
+use crate::package::{Connector, Package, PackageProblem};
 
 /// The byte ranges of literal secrets in the file, to be masked in every diagnostic snippet.
 pub(super) fn literal_secret_ranges(
@@ -317,19 +317,39 @@ impl Checker<'_> {
                         list(package.connections.iter().map(|c| c.name.as_str()))
                     )),
                 ),
-                Some(found) if found.provider != connection.provider.value => diagnostics.push(
-                    self.error(
-                        &connection.provider,
-                        format!(
-                            "connection {} has provider {} in the package, not {}",
-                            quote(&connection.name.value),
-                            quote(&found.provider),
+                Some(found) if found.connector.file_provider() != connection.provider.value => {
+                    let message = match &found.connector {
+                        Connector::Custom(slug) => format!(
+                            "the package's connection {} uses the custom connector {}, not {}",
+                            quote_with(&connection.name.value, '"'),
+                            quote(slug),
                             quote(&connection.provider.value)
                         ),
-                        "provider differs from the package",
-                    )
-                    .with_help(format!("write `provider: {}`", short(&found.provider))),
-                ),
+                        Connector::Standard(provider) => format!(
+                            "connection {} has provider {} in the package, not {}",
+                            quote(&connection.name.value),
+                            quote(provider),
+                            quote(&connection.provider.value)
+                        ),
+                    };
+                    let help = match &found.connector {
+                        Connector::Custom(slug) => format!(
+                            "a custom connector is named by its slug: write `provider: {}`",
+                            short(slug)
+                        ),
+                        Connector::Standard(provider) => {
+                            format!("write `provider: {}`", short(provider))
+                        }
+                    };
+                    diagnostics.push(
+                        self.error(
+                            &connection.provider,
+                            message,
+                            "provider differs from the package",
+                        )
+                        .with_help(help),
+                    );
+                }
                 Some(_) => {}
             }
             let mut seen: HashMap<&str, usize> = HashMap::new();

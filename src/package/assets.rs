@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
+use super::connector::{CUSTOM_ADAPTER_SUFFIX, Connector};
 use super::problem::{PackageProblem, duplicate, malformed};
 use super::read::is_ignored_for_assets;
 use super::{
@@ -16,7 +17,38 @@ use super::{
 #[derive(Deserialize)]
 struct ConnectionFile {
     name: String,
-    provider: String,
+    #[serde(rename = "provider", deserialize_with = "connector_of_connection")]
+    connector: Connector,
+}
+
+/// A connection file's `provider`: a standard connector's name, or for a custom connector an
+/// object whose `zip_name` is the connector's `<slug>.custom_adapter.json` file.
+fn connector_of_connection<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Connector, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::String(provider) => Ok(Connector::Standard(provider)),
+        serde_json::Value::Object(object) => {
+            let zip_name = object
+                .get("zip_name")
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| {
+                    D::Error::custom(
+                        "`provider` is an object without `zip_name`; a custom connector's \
+                         connection names its `*.custom_adapter.json` file there",
+                    )
+                })?;
+            Connector::of_custom_adapter(zip_name).ok_or_else(|| {
+                D::Error::custom(format!(
+                    "`provider.zip_name` is `{zip_name}`, not a `*.custom_adapter.json` file"
+                ))
+            })
+        }
+        _ => Err(D::Error::custom(
+            "`provider` must be a connector name or a custom connector object",
+        )),
+    }
 }
 
 /// The wire shape of a `*.recipe.json` file; every other field is ignored.
@@ -94,7 +126,7 @@ pub(super) fn parse_assets(
                 Ok(file) => connections.push(PackageConnection {
                     path: path.clone(),
                     name: file.name,
-                    provider: file.provider,
+                    connector: file.connector,
                 }),
                 Err(error) => problems.push(malformed(path, text, &error)),
             }
@@ -153,6 +185,40 @@ pub(super) fn parse_assets(
         }
     }
 
+    // Every custom connector used must come with the package: the import creates it from there.
+    let adapters: Vec<&str> = files
+        .iter()
+        .map(|(path, _)| path.as_str())
+        .filter(|path| !is_ignored_for_assets(path))
+        .filter_map(|path| match Connector::of_custom_adapter(path) {
+            Some(Connector::Custom(_)) => path.rsplit('/').next(),
+            _ => None,
+        })
+        .collect();
+    let used = connections
+        .iter()
+        .map(|connection| (&connection.path, &connection.connector))
+        .chain(recipes.iter().flat_map(|recipe| {
+            recipe
+                .config
+                .iter()
+                .map(move |entry| (&recipe.path, &entry.connector))
+        }));
+    let mut missing: Vec<(String, String)> = Vec::new();
+    for (file, connector) in used {
+        if let Connector::Custom(slug) = connector
+            && !adapters.contains(&format!("{slug}{CUSTOM_ADAPTER_SUFFIX}").as_str())
+            && !missing.iter().any(|(f, s)| f == file && s == slug)
+        {
+            missing.push((file.clone(), slug.clone()));
+        }
+    }
+    problems.extend(
+        missing
+            .into_iter()
+            .map(|(file, slug)| PackageProblem::UnknownCustomConnector { file, slug }),
+    );
+
     if problems.is_empty() {
         Ok((recipes, connections))
     } else {
@@ -167,6 +233,7 @@ fn recipe_from_file(path: &str, file: RecipeFile) -> PackageRecipe {
         .config
         .into_iter()
         .map(|entry| RecipeConfigEntry {
+            connector: Connector::of_provider(&entry.provider),
             provider: entry.provider,
             skip_validation: entry.skip_validation,
             connection: entry.account_id.map(|account| ConnectionReference {

@@ -23,6 +23,7 @@
 
 mod archive;
 mod assets;
+mod connector;
 mod digest;
 mod problem;
 mod read;
@@ -33,6 +34,7 @@ use std::io;
 use std::path::Path;
 
 pub use archive::deterministic_zip;
+pub use connector::{Connector, custom_slug};
 pub use digest::{PackageDigest, digest_of_files};
 pub use problem::PackageProblem;
 
@@ -89,8 +91,11 @@ pub struct PackageRecipe {
 /// One `config[]` entry of a recipe: a connector the recipe uses, and which connection it uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecipeConfigEntry {
-    /// The connector, e.g. `dropbox` or `logger`.
+    /// The provider as the export wrote it, e.g. `dropbox`, `logger`, or a custom connector's
+    /// id in the exporting workspace (`<slug>__connector_<id>_<ts>`), which is never sent.
     pub provider: String,
+    /// The connector that provider names: a custom connector's id gives its slug.
+    pub connector: Connector,
     /// Whether Workato starts the recipe without this connection being authorized; true for
     /// runtime-user connections, which only exist once an end user connects.
     pub skip_validation: bool,
@@ -114,8 +119,8 @@ pub struct PackageConnection {
     pub path: String,
     /// The connection's name, which is also its name in the customer workspace after the import.
     pub name: String,
-    /// The connector, e.g. `dropbox`.
-    pub provider: String,
+    /// The connector: a standard one (`dropbox`), or a custom connector of the package by its slug.
+    pub connector: Connector,
 }
 
 impl fmt::Debug for Package {
@@ -666,8 +671,114 @@ mod tests {
             zip_name: Some("Elsewhere/partner_app.connection.json".to_owned()),
         };
         assert_eq!(
-            package.resolve_connection(&by_name).unwrap().provider,
-            "partner_app"
+            package.resolve_connection(&by_name).unwrap().connector,
+            Connector::Standard("partner_app".to_owned())
+        );
+    }
+
+    /// The files of a custom connector as Workato exports them: definition, code and a binary logo.
+    fn custom_connector_files() -> Vec<PackageFile> {
+        let logo: Vec<u8> = vec![
+            0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe,
+        ];
+        vec![
+            (
+                "partner_app.custom_adapter.json".to_owned(),
+                br#"{"title": "Partner App", "description": null, "logo_file_name": "partner.png", "logo_content_type": "image/png", "version_no": 1, "note": null}"#.to_vec(),
+            ),
+            (
+                "partner_app.custom_adapter.rb".to_owned(),
+                b"{ title: 'Partner App' }\n".to_vec(),
+            ),
+            ("partner_app.custom_adapter.png".to_owned(), logo),
+            (
+                "Partner/Connections/partner_app.connection.json".to_owned(),
+                br#"{"name": "PartnerApp", "provider": {"folder": "", "name": "Partner App", "zip_name": "partner_app.custom_adapter.json"}, "root_folder": false}"#.to_vec(),
+            ),
+            (
+                "Partner/Recipes/sync.recipe.json".to_owned(),
+                br#"{"name": "Sync", "code": {"provider": "partner_app__connector_2100000017_1768000000", "block": []},
+                    "config": [{"keyword": "application", "provider": "partner_app__connector_2100000017_1768000000", "skip_validation": false,
+                                "account_id": {"zip_name": "Partner/Connections/partner_app.connection.json", "name": "PartnerApp", "folder": "Partner/Connections", "custom": true}}]}"#.to_vec(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn custom_connectors_load_by_their_slug() {
+        let files = custom_connector_files();
+        let package = load_folder(&files).unwrap();
+        let connection = package.connection("PartnerApp").unwrap();
+        assert_eq!(
+            connection.connector,
+            Connector::Custom("partner_app".to_owned())
+        );
+        let recipe = package.recipe("Sync").unwrap();
+        assert_eq!(recipe.config[0].connector, connection.connector);
+        assert_eq!(
+            recipe.config[0].provider,
+            "partner_app__connector_2100000017_1768000000"
+        );
+        let required: Vec<&str> = package
+            .connections_required_by(recipe)
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(required, ["PartnerApp"]);
+        // The binary logo and the code are digested and zipped byte for byte.
+        assert_eq!(package.digest, digest_of_files(&files));
+        let mut archive = ZipArchive::new(Cursor::new(package.zip_bytes.as_slice())).unwrap();
+        for (path, content) in &files {
+            let mut inflated = Vec::new();
+            archive
+                .by_name(path)
+                .unwrap()
+                .read_to_end(&mut inflated)
+                .unwrap();
+            assert_eq!(&inflated, content, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_custom_connector_must_come_with_the_package() {
+        let files: Vec<PackageFile> = custom_connector_files()
+            .into_iter()
+            .filter(|(path, _)| path != "partner_app.custom_adapter.json")
+            .collect();
+        let messages: Vec<String> = load_folder(&files)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "`Partner/Connections/partner_app.connection.json` uses the custom connector \
+                 `partner_app`, but the package has no `partner_app.custom_adapter.json`; add the \
+                 connector to the manifest in Workato and export the package again",
+                "`Partner/Recipes/sync.recipe.json` uses the custom connector `partner_app`, but \
+                 the package has no `partner_app.custom_adapter.json`; add the connector to the \
+                 manifest in Workato and export the package again",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_provider_object_must_name_a_custom_adapter() {
+        let mut files = custom_connector_files();
+        files[3].1 = br#"{"name": "PartnerApp", "provider": {"name": "Partner App", "zip_name": "partner_app.json"}}"#.to_vec();
+        let problem = only_problem(load_folder(&files));
+        assert!(
+            matches!(&problem, PackageProblem::Malformed { message, .. }
+                if message.contains("not a `*.custom_adapter.json` file")),
+            "{problem:?}"
+        );
+        files[3].1 = br#"{"name": "PartnerApp", "provider": 7}"#.to_vec();
+        let problem = only_problem(load_folder(&files));
+        assert!(
+            matches!(&problem, PackageProblem::Malformed { message, .. }
+                if message.contains("connector name or a custom connector object")),
+            "{problem:?}"
         );
     }
 
@@ -868,5 +979,46 @@ mod tests {
             crm.connections_required_by(crm.recipe("Lookup contact").unwrap())
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn the_custom_connector_example_loads() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/custom-connector/packages/ledger-sync");
+        let package = Package::load(&folder).unwrap_or_else(|problems| panic!("{problems:#?}"));
+        let functions: Vec<&str> = package
+            .recipes
+            .iter()
+            .filter(|recipe| recipe.is_recipe_function)
+            .map(|recipe| recipe.name.as_str())
+            .collect();
+        assert_eq!(functions, ["Fetch ledger entry", "Upload document"]);
+        let custom = Connector::Custom("northwind_ledger".to_owned());
+        for name in ["Northwind Ledger", "Northwind Ledger user"] {
+            assert_eq!(
+                package.connection(name).unwrap().connector,
+                custom,
+                "{name}"
+            );
+        }
+        let archive = package.recipe("Archive new ledger documents").unwrap();
+        let required: Vec<&str> = package
+            .connections_required_by(archive)
+            .iter()
+            .map(|connection| connection.name.as_str())
+            .collect();
+        assert_eq!(required, ["Northwind Ledger"]);
+        assert_eq!(archive.config[0].connector, custom);
+        // The logo is in the package, byte for byte: the zip holds what the folder holds.
+        let logo = fs::read(folder.join("northwind_ledger.custom_adapter.png")).unwrap();
+        assert!(logo.starts_with(b"\x89PNG\r\n\x1a\n"));
+        let mut archive = ZipArchive::new(Cursor::new(package.zip_bytes.as_slice())).unwrap();
+        let mut zipped = Vec::new();
+        archive
+            .by_name("northwind_ledger.custom_adapter.png")
+            .unwrap()
+            .read_to_end(&mut zipped)
+            .unwrap();
+        assert_eq!(zipped, logo);
     }
 }

@@ -111,6 +111,17 @@ pub enum PackageProblem {
         /// The connection's name as the recipe gives it.
         connection: String,
     },
+    /// A connection or a recipe uses a custom connector whose `<slug>.custom_adapter.json` the
+    /// package does not contain, so the import could not create the connector.
+    #[error(
+        "`{file}` uses the custom connector `{slug}`, but the package has no `{slug}.custom_adapter.json`; add the connector to the manifest in Workato and export the package again"
+    )]
+    UnknownCustomConnector {
+        /// The path inside the package of the connection or recipe file.
+        file: String,
+        /// The custom connector's slug.
+        slug: String,
+    },
 }
 
 impl PackageProblem {

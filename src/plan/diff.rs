@@ -9,8 +9,8 @@
 use serde_json::{Value, json};
 
 use super::{
-    Action, Change, Kind, ParentRef, PendingUser, Plan, Reason, SkippedCustomer, Subject, Target,
-    Unmanaged,
+    Action, Change, Kind, ParentRef, PendingUser, Plan, ProviderRef, Reason, SkippedCustomer,
+    Subject, Target, Unmanaged,
 };
 use crate::credentials::short_fingerprint;
 use crate::desired::{
@@ -18,6 +18,7 @@ use crate::desired::{
 };
 use crate::desired_file::Parent;
 use crate::live::{Live, LiveConnection, LiveCustomer, LiveRecipe, property};
+use crate::matching::{Workspace, is_provider};
 
 /// Computes the plan that makes `live` match `desired`.
 pub fn diff(desired: &Desired, live: &Live) -> Plan {
@@ -234,7 +235,7 @@ impl<'a> CustomerDiff<'a> {
         let live = self.live?;
         let matched = live.workspace().default_connection(
             &connection.name,
-            &connection.provider,
+            &connection.connector(),
             recipes.iter().filter_map(|(_, recipe)| *recipe),
         );
         if let Some(found) = matched.found
@@ -679,12 +680,14 @@ impl<'a> CustomerDiff<'a> {
                     self.default_connection(connection, &recipes).map(|c| c.id)
                 }
             };
+            let provider = self.live_provider(manifest, connection, outlook);
+            let connector = connection.connector();
             let live_runtime: Vec<&LiveConnection> = self
                 .live
                 .map(|live| {
                     live.connections
                         .iter()
-                        .filter(|c| c.external_id.is_some() && c.provider == connection.provider)
+                        .filter(|c| c.external_id.is_some() && is_provider(&connector, &c.provider))
                         .filter(|c| outlook.folder_id.is_none() || c.folder_id == outlook.folder_id)
                         .collect()
                 })
@@ -711,6 +714,7 @@ impl<'a> CustomerDiff<'a> {
                         &functions,
                         &live_runtime,
                         parent_id,
+                        &provider,
                         customer_id,
                         outlook,
                     );
@@ -759,6 +763,37 @@ impl<'a> CustomerDiff<'a> {
         }
     }
 
+    /// The provider that the runtime connections of `connection` are created with: a standard
+    /// connector's own; a custom connector's live id in this workspace (`matching`), or, when the
+    /// workspace has none yet (this apply imports the package), where apply reads it.
+    fn live_provider(
+        &self,
+        manifest: &DesiredManifest,
+        connection: &DesiredConnection,
+        outlook: &ManifestOutlook,
+    ) -> Result<String, ProviderRef> {
+        let recipes = self.manifest_recipes(manifest, outlook.folder_id);
+        let connector = connection.connector();
+        let default = self.live.and_then(|live| {
+            live.workspace()
+                .default_connection(
+                    &connection.name,
+                    &connector,
+                    recipes.iter().filter_map(|(_, recipe)| *recipe),
+                )
+                .found
+        });
+        Workspace::live_provider(
+            &connector,
+            default,
+            recipes.iter().filter_map(|(_, recipe)| *recipe),
+        )
+        .ok_or_else(|| ProviderRef::LiveOf {
+            manifest: manifest.key.clone(),
+            connection: connection.key.clone(),
+        })
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn runtime_connection(
         &mut self,
@@ -770,6 +805,7 @@ impl<'a> CustomerDiff<'a> {
         functions_longest_first: &[String],
         live_runtime: &[&LiveConnection],
         parent_id: Option<u64>,
+        provider: &Result<String, ProviderRef>,
         customer_id: Option<u64>,
         outlook: &ManifestOutlook,
     ) {
@@ -822,7 +858,8 @@ impl<'a> CustomerDiff<'a> {
             folder_id: outlook.folder_id,
             connection_id: found.map(|c| c.id),
             name: Some(name.clone()),
-            provider: Some(connection.provider.clone()),
+            provider: provider.as_ref().ok().cloned(),
+            provider_of: provider.as_ref().err().cloned(),
             parent,
             ..Target::default()
         };
@@ -843,7 +880,7 @@ impl<'a> CustomerDiff<'a> {
                 Value::Null,
                 json!({
                     "name": name,
-                    "provider": connection.provider,
+                    "provider": provider.as_ref().map_or(connection.provider.as_str(), String::as_str),
                     "external_id": user.id,
                     "parent_id": wanted_parent,
                 }),

@@ -163,9 +163,14 @@ pub struct Target {
     /// The name the object gets: a folder's, a runtime connection's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// The connector of a runtime connection to create.
+    /// The connector of a runtime connection to create, as the workspace names it (a custom
+    /// connector by its live id in that workspace).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// Where apply reads the provider of a runtime connection to create when the plan could not
+    /// know it: a custom connector that this apply imports gets its id in the workspace then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_of: Option<ProviderRef>,
     /// The parent of a runtime connection to create.
     #[serde(default, skip_serializing_if = "ParentRef::is_none")]
     pub parent: ParentRef,
@@ -183,6 +188,18 @@ pub enum ParentRef {
     /// The default connection of `<manifest>.<connection>`, which this apply imports: apply finds
     /// it by the same rule diff uses, once it exists.
     DefaultOf {
+        manifest: String,
+        connection: String,
+    },
+}
+
+/// Where apply finds a provider the plan could not know.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderRef {
+    /// The live provider of the custom connector of `<manifest>.<connection>`, which this apply
+    /// imports: apply reads it by the same rule diff uses (`matching`), once it exists.
+    LiveOf {
         manifest: String,
         connection: String,
     },

@@ -12,7 +12,32 @@ pub struct PackagedConnection {
     pub zip_path: String,
     pub folder_path: Vec<String>,
     pub name: String,
-    pub provider: String,
+    pub provider: PackagedProvider,
+}
+
+/// A connection file's `provider`: a connector's name, or for a custom connector an object whose
+/// `zip_name` is the connector's `<slug>.custom_adapter.json`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PackagedProvider {
+    Named(String),
+    Custom { slug: String },
+}
+
+/// A custom connector of the package (`<slug>.custom_adapter.json`).
+#[derive(Clone, Debug)]
+pub struct PackagedAdapter {
+    pub slug: String,
+    pub title: String,
+}
+
+/// What separates a custom connector's slug from its workspace-specific id in a provider string.
+pub const CUSTOM_MARKER: &str = "__connector_";
+
+/// The slug of a provider string `<slug>__connector_<id>_<ts>`, or `None` for a standard one.
+pub fn custom_provider_slug(provider: &str) -> Option<&str> {
+    let (slug, tail) = provider.split_once(CUSTOM_MARKER)?;
+    (!slug.is_empty() && !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit() || b == b'_'))
+        .then_some(slug)
 }
 
 /// A recipe's reference to a connection of the package.
@@ -49,7 +74,10 @@ pub struct PackagedRecipe {
 pub struct PackageContents {
     pub connections: Vec<PackagedConnection>,
     pub recipes: Vec<PackagedRecipe>,
+    pub adapters: Vec<PackagedAdapter>,
 }
+
+const ADAPTER_SUFFIX: &str = ".custom_adapter.json";
 
 /// The largest total of uncompressed bytes the simulator inflates.
 const MAX_INFLATED: u64 = 100 * 1024 * 1024;
@@ -76,7 +104,8 @@ pub fn read_package(bytes: &[u8]) -> Result<PackageContents, String> {
         }
         let is_connection = path.ends_with(".connection.json");
         let is_recipe = path.ends_with(".recipe.json");
-        if !is_connection && !is_recipe {
+        let is_adapter = path.ends_with(ADAPTER_SUFFIX);
+        if !is_connection && !is_recipe && !is_adapter {
             continue;
         }
         let mut text = String::new();
@@ -94,12 +123,33 @@ pub fn read_package(bytes: &[u8]) -> Result<PackageContents, String> {
         let mut folder_path: Vec<String> = path.split('/').map(str::to_owned).collect();
         folder_path.pop();
         let text_of = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
-        if is_connection {
+        if is_adapter {
+            let slug = adapter_slug(&path).ok_or_else(|| format!("{path}: no slug"))?;
+            contents.adapters.push(PackagedAdapter {
+                slug: slug.to_owned(),
+                title: text_of("title").unwrap_or_else(|| slug.to_owned()),
+            });
+        } else if is_connection {
+            let provider = match value.get("provider") {
+                Some(Value::String(name)) => PackagedProvider::Named(name.clone()),
+                Some(Value::Object(object)) => {
+                    let zip_name = object
+                        .get("zip_name")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| format!("{path}: provider has no zip_name"))?;
+                    let slug = adapter_slug(zip_name)
+                        .ok_or_else(|| format!("{path}: provider names no custom adapter"))?;
+                    PackagedProvider::Custom {
+                        slug: slug.to_owned(),
+                    }
+                }
+                _ => return Err(format!("{path}: no provider")),
+            };
             contents.connections.push(PackagedConnection {
                 zip_path: path.clone(),
                 folder_path,
                 name: text_of("name").ok_or_else(|| format!("{path}: no name"))?,
-                provider: text_of("provider").ok_or_else(|| format!("{path}: no provider"))?,
+                provider,
             });
         } else {
             contents
@@ -108,6 +158,14 @@ pub fn read_package(bytes: &[u8]) -> Result<PackageContents, String> {
         }
     }
     Ok(contents)
+}
+
+/// The slug of a `…/<slug>.custom_adapter.json` path.
+fn adapter_slug(path: &str) -> Option<&str> {
+    path.rsplit('/')
+        .next()?
+        .strip_suffix(ADAPTER_SUFFIX)
+        .filter(|slug| !slug.is_empty())
 }
 
 fn read_recipe(

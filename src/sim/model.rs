@@ -61,6 +61,22 @@ pub struct Customer {
     pub imports: BTreeMap<u64, Import>,
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+    /// Custom connectors created in this workspace by imports, by slug.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom_connectors: BTreeMap<String, CustomConnector>,
+}
+
+/// A custom connector of a customer workspace, created by the first import of a package that
+/// holds it (`<slug>.custom_adapter.json`). Its id is this workspace's own, so the provider
+/// string that connections and recipes of this workspace use differs from the exporting
+/// workspace's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CustomConnector {
+    pub id: u64,
+    pub title: String,
+    /// `<slug>__connector_<id>_<unix seconds>`: what connections and recipe config name.
+    pub provider: String,
+    pub created_at: String,
 }
 
 fn default_plan() -> String {
@@ -210,6 +226,12 @@ impl AccountState {
                 )
                 .chain(customer.recipes.values().map(|recipe| recipe.id))
                 .chain(customer.imports.values().map(|import| import.id))
+                .chain(
+                    customer
+                        .custom_connectors
+                        .values()
+                        .map(|connector| connector.id),
+                )
                 .chain(customer.folders.keys().copied())
                 .chain(customer.connections.keys().copied())
                 .chain(customer.recipes.keys().copied())
@@ -249,8 +271,13 @@ impl AccountState {
 
 /// `2026-01-01T00:00:00Z` plus `seconds`, formatted as Workato does (`…T…Z`, milliseconds).
 pub fn timestamp(seconds: u64) -> String {
+    crate::calendar::iso8601(unix_seconds(seconds))
+}
+
+/// The logical clock as Unix seconds.
+pub fn unix_seconds(seconds: u64) -> u64 {
     const BASE: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z in Unix seconds
-    crate::calendar::iso8601(BASE + seconds)
+    BASE.saturating_add(seconds)
 }
 
 #[cfg(test)]

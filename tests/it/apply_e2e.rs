@@ -551,6 +551,94 @@ fn quickstart_plan_apply_plan_shows_no_changes_and_drift_only_pending_users() {
     );
 }
 
+/// The custom connector's id in the workspace that exported the example's package.
+const PACKAGE_CONNECTOR_ID: &str = "northwind_ledger__connector_2100004417_1767952800";
+
+/// The custom-connector example from an empty account: validates, plans, applies and converges.
+/// Each customer workspace gets the connector under its own id, and the end users' connections
+/// of it are created with that workspace's id: never the package's, which no request carries.
+#[test]
+fn custom_connector_example_uses_each_workspace_own_connector_id() {
+    let sim = Served::start(&[]);
+    let dir = repo_root().join("examples/custom-connector");
+    let recipe = std::fs::read_to_string(
+        dir.join("packages/ledger-sync/Ledger Sync/Recipes/archive_ledger_documents.recipe.json"),
+    )
+    .expect("the example's recipe");
+    assert!(
+        recipe.contains(PACKAGE_CONNECTOR_ID),
+        "the package names the connector by the exporting workspace's id"
+    );
+
+    let validated = sim.run(&dir, &["validate"], &[]);
+    assert_eq!(validated.code, 0, "{}", validated.transcript());
+    let before = sim.run(&dir, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(before.code, 2, "{}", before.transcript());
+    let applied = sim.run(&dir, &["apply", "--auto-approve"], &[]);
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let after = sim.run(&dir, &["plan", "--detailed-exitcode"], &[]);
+    assert_converged(&after);
+
+    let state = sim.state();
+    assert_no_duplicates(&state);
+    let mut live_ids = Vec::new();
+    for (external_id, users) in [("initech-001", 2), ("umbrella-002", 1)] {
+        let workspace = customer(&state, external_id);
+        let live_id = text(&workspace["custom_connectors"]["northwind_ledger"]["provider"]);
+        assert!(
+            live_id.starts_with("northwind_ledger__connector_") && live_id != PACKAGE_CONNECTOR_ID,
+            "{external_id}: {live_id}"
+        );
+        let connections: Vec<&Value> = workspace["connections"]
+            .as_object()
+            .map(|map| map.values().collect())
+            .unwrap_or_default();
+        let of_connector: Vec<&Value> = connections
+            .iter()
+            .copied()
+            .filter(|c| text(&c["name"]).starts_with("Northwind Ledger"))
+            .collect();
+        // The default connection, the end users' shell, and a plain and a dedicated connection
+        // per end user.
+        assert_eq!(of_connector.len(), 2 + 2 * users, "{external_id}");
+        for connection in &of_connector {
+            assert_eq!(text(&connection["provider"]), live_id, "{connection}");
+        }
+        let runtime = of_connector
+            .iter()
+            .filter(|c| !c["external_id"].is_null())
+            .count();
+        assert_eq!(runtime, 2 * users, "{external_id}");
+        for recipe in workspace["recipes"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            assert!(
+                !recipe.to_string().contains(PACKAGE_CONNECTOR_ID),
+                "{external_id}: an imported recipe keeps the package's id: {recipe}"
+            );
+        }
+        live_ids.push(live_id);
+    }
+    assert_ne!(live_ids[0], live_ids[1], "each workspace has its own id");
+
+    let log = sim.log();
+    let runtime_creates: Vec<&Value> = log.iter().filter(|e| is_runtime_create(e)).collect();
+    assert_eq!(
+        runtime_creates.len(),
+        4 * 3,
+        "two connectors, 2 + 1 users, plain + dedicated"
+    );
+    for entry in &log {
+        assert!(
+            !entry["body"].to_string().contains(PACKAGE_CONNECTOR_ID)
+                && !entry["path"].to_string().contains(PACKAGE_CONNECTOR_ID),
+            "a request carries the package's connector id: {entry}"
+        );
+    }
+}
+
 /// The multi-manifest example from an empty account: converges, and the simulator's log shows
 /// the layer cake was respected for every customer.
 #[test]

@@ -21,6 +21,15 @@ fn multi_manifest_validates() {
 }
 
 #[test]
+fn custom_connector_validates() {
+    let outcome = run_in(
+        &repo_root(),
+        &["validate", "-f", "examples/custom-connector/embedctl.yaml"],
+    );
+    insta::assert_snapshot!(outcome.transcript());
+}
+
+#[test]
 fn every_example_starts_with_the_schema_line() {
     let examples = repo_root().join("examples");
     let mut checked = 0;
@@ -45,8 +54,8 @@ fn every_example_starts_with_the_schema_line() {
         checked += 1;
     }
     assert!(
-        checked >= 2,
-        "expected at least two examples, found {checked}"
+        checked >= 3,
+        "expected at least three examples, found {checked}"
     );
 }
 

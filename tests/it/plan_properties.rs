@@ -188,6 +188,7 @@ fn manifest_strategy(index: usize) -> impl Strategy<Value = DesiredManifest> {
                         key: "users".to_owned(),
                         name: "User App".to_owned(),
                         provider: "runtime_app".to_owned(),
+                        custom: false,
                         runtime_users: true,
                         parent: if parent_default && recipe_functions.is_empty() {
                             Parent::Default

@@ -1937,3 +1937,101 @@ fn a_garbage_state_file_is_an_error() {
     assert!(matches!(error, StateFileError::Invalid { .. }), "{error:?}");
     assert!(error.to_string().contains("garbage.json"), "{error}");
 }
+
+/// The custom-connector example's package, as embedctl uploads it.
+fn custom_connector_package_zip() -> Vec<u8> {
+    let path = crate::context::repo_root().join("examples/custom-connector/packages/ledger-sync");
+    embedctl::package::Package::load(&path)
+        .expect("the example package loads")
+        .zip_bytes
+}
+
+/// The custom connector's id in the workspace that exported the example package.
+const PACKAGE_CONNECTOR_ID: &str = "northwind_ledger__connector_2100004417_1767952800";
+
+/// Imports the custom-connector example into a new customer; the connector's live provider there.
+async fn import_custom_connector(ctx: &SimContext, external_id: &str) -> (String, u64, String) {
+    create_customer(ctx, external_id).await;
+    let customer = customer_path(external_id);
+    let project = create_folder(ctx, &customer, "Ledger Sync", None).await["id"]
+        .as_u64()
+        .expect("folder id");
+    let zip = custom_connector_package_zip();
+    let outcome = import(ctx, &customer, project, zip, false).await;
+    assert_eq!(outcome["status"], "completed", "{outcome}");
+    let connections = list_connections(ctx, &customer, "").await;
+    let provider = named(&connections, "Northwind Ledger")["provider"]
+        .as_str()
+        .expect("provider")
+        .to_owned();
+    (customer, project, provider)
+}
+
+#[tokio::test]
+async fn an_imported_custom_connector_gets_the_workspace_own_id_everywhere() {
+    let ctx = SimContext::start().await;
+    let (first, project, live) = import_custom_connector(&ctx, "cc-1").await;
+    let (_, _, other) = import_custom_connector(&ctx, "cc-2").await;
+    assert!(live.starts_with("northwind_ledger__connector_"), "{live}");
+    assert_ne!(live, PACKAGE_CONNECTOR_ID);
+    assert_ne!(live, other, "each workspace has its own id");
+
+    let connections = list_connections(&ctx, &first, "").await;
+    assert_eq!(
+        named(&connections, "Northwind Ledger user")["provider"],
+        live
+    );
+    assert_eq!(named(&connections, "Dropbox")["provider"], "dropbox");
+    let recipes = list_recipes(&ctx, &first, "").await;
+    let archive = named(&recipes, "Archive new ledger documents");
+    assert!(
+        !archive.to_string().contains(PACKAGE_CONNECTOR_ID),
+        "{archive}"
+    );
+    assert_eq!(archive["config"][0]["provider"], live);
+    assert_eq!(
+        archive["config"][0]["account_id"],
+        named(&connections, "Northwind Ledger")["id"]
+    );
+
+    // An unchanged re-import keeps the id, and does not count as a change of the running recipe,
+    // which is therefore not restarted.
+    let partner = named(&connections, "Northwind Ledger")["id"]
+        .as_u64()
+        .expect("id");
+    authorize(&ctx, partner).await;
+    let archive_id = archive["id"].as_u64().expect("id");
+    assert_eq!(start_recipe(&ctx, &first, archive_id).await.0, 200);
+    let outcome = import(&ctx, &first, project, custom_connector_package_zip(), true).await;
+    assert_eq!(outcome["status"], "completed", "{outcome}");
+    let result = outcome["recipe_status"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|status| status["id"] == archive_id)
+        .map(|status| status["import_result"].clone());
+    assert_eq!(
+        result,
+        Some(json!("no_update_or_updated_without_restart")),
+        "{outcome}"
+    );
+    assert_eq!(get_recipe(&ctx, &first, archive_id).await["running"], true);
+    let connections = list_connections(&ctx, &first, "").await;
+    assert_eq!(named(&connections, "Northwind Ledger")["provider"], live);
+
+    // Only this workspace's id is a connector here.
+    for (provider, expected) in [
+        (PACKAGE_CONNECTOR_ID, 400),
+        (other.as_str(), 400),
+        (live.as_str(), 200),
+    ] {
+        let (status, body) = ctx
+            .send_json(
+                Method::POST,
+                &format!("{first}/connections"),
+                json!({ "name": "Northwind Ledger - u-1", "provider": provider, "external_id": "u-1" }),
+            )
+            .await;
+        assert_eq!(status, expected, "{provider}: {body}");
+    }
+}

@@ -11,6 +11,7 @@ use super::customers::with_customer;
 use super::views;
 use crate::sim::Simulator;
 use crate::sim::http::{JsonBody, error, not_found, ok, sha256_hex, validation_failed};
+use crate::sim::import::custom_provider_slug;
 use crate::sim::model::{Connection, Customer};
 
 /// The list's cap: Workato's own "List connections" stops at 1,000, most recently updated first
@@ -108,6 +109,16 @@ pub async fn create(
                 None => return validation_failed(&[("folder_id", "is invalid")]),
             },
         };
+        // A custom connector exists per workspace, under this workspace's own id: another
+        // workspace's id (the one in an exported package) is no connector here.
+        if custom_provider_slug(&provider).is_some()
+            && !customer
+                .custom_connectors
+                .values()
+                .any(|connector| connector.provider == provider)
+        {
+            return validation_failed(&[("provider", "is not a connector of this workspace")]);
+        }
         let parent_id = match parent_of(customer, &body, &provider) {
             Ok(parent) => parent,
             Err(response) => return response,

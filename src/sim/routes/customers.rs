@@ -154,6 +154,7 @@ pub async fn create(State(sim): State<Simulator>, JsonBody(body): JsonBody) -> R
         recipes: Default::default(),
         imports: Default::default(),
         properties: Default::default(),
+        custom_connectors: Default::default(),
     };
     let view = views::customer(&customer);
     account.customers.insert(id, customer);

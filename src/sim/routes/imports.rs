@@ -17,9 +17,12 @@ use super::customers::with_customer;
 use super::recipes::config_errors;
 use crate::sim::Simulator;
 use crate::sim::http::{error, not_found, ok, validation_failed};
-use crate::sim::import::{PackageContents, PackagedRecipe, read_package};
+use crate::sim::import::{
+    PackageContents, PackagedProvider, PackagedRecipe, custom_provider_slug, read_package,
+};
 use crate::sim::model::{
-    AccountState, ConfigEntry, Connection, Folder, Import, Recipe, RecipeImportStatus,
+    AccountState, ConfigEntry, Connection, CustomConnector, Folder, Import, Recipe,
+    RecipeImportStatus, unix_seconds,
 };
 
 /// `POST …/imports`: body is the raw zip; answers `{id, operation_type, status: in_progress}`.
@@ -58,7 +61,9 @@ pub async fn create(
             return not_found();
         }
         let import_id = account.allocate_id();
-        let outcome = import_package(account, id, folder_id, &contents, restart);
+        // The package as this workspace reads it: its custom connectors by this workspace's ids.
+        let outcome = with_workspace_connectors(account, id, &contents)
+            .and_then(|contents| import_package(account, id, folder_id, &contents, restart));
         let (final_status, failure, recipe_status) = match outcome {
             Ok(recipe_status) => ("completed", None, recipe_status),
             Err(reason) => ("failed", Some(reason), Vec::new()),
@@ -154,6 +159,33 @@ fn import_package(
     }
 
     let now = account.now();
+    // The package's custom connectors that this workspace does not have yet are created, with
+    // ids of this workspace, and the package is read with those ids.
+    let mut live = workspace_connectors(account, customer_id);
+    for adapter in &contents.adapters {
+        if live.contains_key(&adapter.slug) {
+            continue;
+        }
+        let id = account.allocate_id();
+        let provider = format!(
+            "{}__connector_{id}_{}",
+            adapter.slug,
+            unix_seconds(account.clock)
+        );
+        if let Some(customer) = account.customers.get_mut(&customer_id) {
+            customer.custom_connectors.insert(
+                adapter.slug.clone(),
+                CustomConnector {
+                    id,
+                    title: adapter.title.clone(),
+                    provider: provider.clone(),
+                    created_at: now.clone(),
+                },
+            );
+        }
+        live.insert(adapter.slug.clone(), provider);
+    }
+    let contents = &with_live_providers(contents, &live);
     // Folders, created as needed, for every path in the package.
     let mut paths: Vec<&Vec<String>> = contents
         .connections
@@ -194,7 +226,11 @@ fn import_package(
                         Connection {
                             id,
                             name: packaged.name.clone(),
-                            provider: packaged.provider.clone(),
+                            provider: match &packaged.provider {
+                                PackagedProvider::Named(provider) => provider.clone(),
+                                // Unreachable after `with_live_providers`: every slug is known.
+                                PackagedProvider::Custom { slug } => slug.clone(),
+                            },
                             folder_id: folder,
                             parent_id: None,
                             external_id: None,
@@ -305,6 +341,113 @@ fn import_package(
         });
     }
     Ok(statuses)
+}
+
+/// The custom connectors of a workspace: slug → provider there.
+fn workspace_connectors(account: &AccountState, customer_id: u64) -> BTreeMap<String, String> {
+    account
+        .customers
+        .get(&customer_id)
+        .map(|customer| {
+            customer
+                .custom_connectors
+                .iter()
+                .map(|(slug, connector)| (slug.clone(), connector.provider.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The package with the custom connectors the workspace already has named by its ids (so that
+/// an unchanged re-import changes no recipe), or why the import fails: a custom connector that
+/// neither the package nor the workspace has. Changes nothing.
+fn with_workspace_connectors(
+    account: &AccountState,
+    customer_id: u64,
+    contents: &PackageContents,
+) -> Result<PackageContents, String> {
+    let live = workspace_connectors(account, customer_id);
+    check_custom_connectors(contents, &live)?;
+    Ok(with_live_providers(contents, &live))
+}
+
+/// Refuses a package whose connections or recipes use a custom connector that neither the
+/// package nor the workspace has.
+fn check_custom_connectors(
+    contents: &PackageContents,
+    live: &BTreeMap<String, String>,
+) -> Result<(), String> {
+    let known = |slug: &str| {
+        live.contains_key(slug) || contents.adapters.iter().any(|adapter| adapter.slug == slug)
+    };
+    let from_connections =
+        contents
+            .connections
+            .iter()
+            .filter_map(|connection| match &connection.provider {
+                PackagedProvider::Custom { slug } => Some(slug.as_str()),
+                PackagedProvider::Named(_) => None,
+            });
+    let from_recipes = contents
+        .recipes
+        .iter()
+        .flat_map(|recipe| &recipe.config)
+        .filter_map(|entry| custom_provider_slug(&entry.provider));
+    match from_connections
+        .chain(from_recipes)
+        .find(|slug| !known(slug))
+    {
+        Some(slug) => Err(format!(
+            "custom connector {slug} is neither in the package nor in the workspace"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The package as this workspace sees it: every custom connector id of the exporting workspace
+/// (in connections, recipe config and code) replaced by this workspace's id of the same slug;
+/// slugs `live` does not have yet are left as they are.
+fn with_live_providers(
+    contents: &PackageContents,
+    live: &BTreeMap<String, String>,
+) -> PackageContents {
+    let live_of = |provider: &str| {
+        custom_provider_slug(provider)
+            .and_then(|slug| live.get(slug))
+            .cloned()
+    };
+    let mut rewritten = contents.clone();
+    for connection in &mut rewritten.connections {
+        if let PackagedProvider::Custom { slug } = &connection.provider
+            && let Some(provider) = live.get(slug)
+        {
+            connection.provider = PackagedProvider::Named(provider.clone());
+        }
+    }
+    for recipe in &mut rewritten.recipes {
+        let mut replacements: Vec<(String, String)> = Vec::new();
+        for entry in &mut recipe.config {
+            if let Some(provider) = live_of(&entry.provider) {
+                replacements.push((entry.provider.clone(), provider.clone()));
+                if entry.name == entry.provider {
+                    entry.name = provider.clone();
+                }
+                entry.provider = provider;
+            }
+        }
+        for application in std::iter::once(&mut recipe.trigger_application)
+            .chain(recipe.action_applications.iter_mut())
+        {
+            if let Some(provider) = live_of(application) {
+                replacements.push((application.clone(), provider.clone()));
+                *application = provider;
+            }
+        }
+        for (from, to) in replacements {
+            recipe.code = recipe.code.replace(&from, &to);
+        }
+    }
+    rewritten
 }
 
 /// Whether importing `packaged` over `existing` changes it.
