@@ -52,6 +52,9 @@ pub struct LiveFolder {
     pub id: u64,
     pub name: String,
     pub parent_id: Option<u64>,
+    /// The project a top-level folder is: renamed through the projects route with this id.
+    #[serde(default)]
+    pub project_id: Option<u64>,
 }
 
 /// A connection, default or runtime.
@@ -113,6 +116,12 @@ pub mod property {
     /// `embedctl_digest.<manifest>`: the digest of the last imported package.
     pub fn digest(manifest: &str) -> String {
         format!("embedctl_digest.{manifest}")
+    }
+
+    /// `embedctl_folder_name.<manifest>`: the name the manifest's folder was given, so that a
+    /// changed `folder:` is noticed without reading every customer's projects.
+    pub fn folder_name(manifest: &str) -> String {
+        format!("embedctl_folder_name.{manifest}")
     }
 
     /// `embedctl_fp.<manifest>.<connection>`: the fingerprint of the last credentials sent.

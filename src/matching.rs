@@ -283,11 +283,13 @@ mod tests {
                 id: 1,
                 name: "Files Sync".to_owned(),
                 parent_id: None,
+                project_id: None,
             },
             LiveFolder {
                 id: 7,
                 name: "Other".to_owned(),
                 parent_id: None,
+                project_id: None,
             },
         ];
         let workspace = Workspace {

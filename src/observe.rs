@@ -106,6 +106,8 @@ struct CustomerWork {
     external_id: String,
     /// The customer's manifests.
     manifests: Vec<String>,
+    /// The folder name the file gives each of them.
+    folder_names: BTreeMap<String, String>,
     /// The providers of those manifests' connections (for narrowing a cut connections list).
     providers: BTreeSet<String>,
     /// The customer's end users (the narrowing of last resort).
@@ -132,10 +134,16 @@ impl CustomerWork {
         let users = wanted
             .map(|c| c.runtime_users.iter().map(|user| user.id.clone()).collect())
             .unwrap_or_default();
+        let folder_names = manifests
+            .iter()
+            .filter_map(|key| desired.manifests.get(key))
+            .map(|manifest| (manifest.key.clone(), manifest.folder.clone()))
+            .collect();
         Self {
             customer,
             external_id,
             manifests,
+            folder_names,
             providers,
             users,
         }
@@ -184,7 +192,14 @@ async fn read_customer(client: Client, work: CustomerWork) -> Result<LiveCustome
         .manifests
         .iter()
         .any(|manifest| !live.properties.contains_key(&property::folder(manifest)));
-    if folder_unknown {
+    // A recorded folder name that is not the file's: the folder may have to be renamed, which
+    // needs its project's id and current name.
+    let folder_renamed = work.folder_names.iter().any(|(manifest, wanted)| {
+        live.properties
+            .get(&property::folder_name(manifest))
+            .is_some_and(|recorded| recorded != wanted)
+    });
+    if folder_unknown || folder_renamed {
         let mut projects: Vec<LiveFolder> = client
             .list_folders(id, None)
             .await?
@@ -300,5 +315,6 @@ fn live_folder(folder: Folder) -> LiveFolder {
         id: folder.id,
         name: folder.name,
         parent_id: folder.parent_id,
+        project_id: folder.project_id,
     }
 }

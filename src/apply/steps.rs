@@ -150,13 +150,27 @@ pub(super) async fn execute(
                 Err(error) => return Err(describe(error)),
             };
             state.folders.insert(manifest.clone(), folder.id);
-            record(
-                client,
-                id,
-                property::folder(manifest),
-                folder.id.to_string(),
-            )
-            .await
+            let mut properties = BTreeMap::new();
+            properties.insert(property::folder(manifest), folder.id.to_string());
+            properties.insert(property::folder_name(manifest), name);
+            client
+                .upsert_properties(id, &properties)
+                .await
+                .map_err(describe)
+        }
+        (Subject::Folder { manifest }, Action::Update) => {
+            let id = customer_id(state)?;
+            let name = change.target.name.clone().ok_or("the plan gives no name")?;
+            let project = change
+                .target
+                .project_id
+                .or(change.target.folder_id)
+                .ok_or("the folder's project is unknown")?;
+            client
+                .rename_project(id, project, &name)
+                .await
+                .map_err(describe)?;
+            record(client, id, property::folder_name(manifest), name).await
         }
         (Subject::Package { manifest }, _) => {
             import(client, manifest, change, state, options).await
@@ -307,6 +321,7 @@ async fn import(
     let mut properties = BTreeMap::new();
     properties.insert(property::digest(manifest_key), manifest.digest.clone());
     properties.insert(property::folder(manifest_key), folder.to_string());
+    properties.insert(property::folder_name(manifest_key), manifest.folder.clone());
     client
         .upsert_properties(id, &properties)
         .await

@@ -46,7 +46,10 @@ pub fn budget_of(changes: &[Change], share: f64) -> ApiBudget {
                 add(EndpointFamily::Folders, 1);
                 add(EndpointFamily::PropertiesUpsert, 1);
             }
-            (Kind::Folder, _) => add(EndpointFamily::Folders, 1),
+            (Kind::Folder, _) => {
+                add(EndpointFamily::Folders, 1);
+                add(EndpointFamily::PropertiesUpsert, 1);
+            }
             (Kind::Package, _) => {
                 add(EndpointFamily::ImportsCreate, 1);
                 // Polls: the first after a short wait usually finds the import done; two is

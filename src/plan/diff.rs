@@ -332,8 +332,49 @@ impl<'a> CustomerDiff<'a> {
             );
             self.plan.changes.push(change);
         }
-
+        if let Some(folder_id) = recorded_folder {
+            self.plan_folder_rename(manifest, customer_id, folder_id);
+        }
         folder_id
+    }
+
+    /// A recorded folder whose name is not the file's `folder:` any more is renamed (never
+    /// created again: the recipes stay where they are). The projects are read only when the
+    /// recorded name differs from the file's, so this is planned only then.
+    fn plan_folder_rename(
+        &mut self,
+        manifest: &DesiredManifest,
+        customer_id: Option<u64>,
+        folder_id: u64,
+    ) {
+        let Some(project) = self.live.and_then(|live| {
+            live.projects
+                .as_ref()
+                .and_then(|projects| projects.iter().find(|p| p.id == folder_id))
+        }) else {
+            return;
+        };
+        if project.name == manifest.folder {
+            return;
+        }
+        let change = self.change(
+            2,
+            Action::Update,
+            Subject::Folder {
+                manifest: manifest.key.clone(),
+            },
+            Reason::FolderRenamed,
+            json!({ "name": project.name }),
+            json!({ "name": manifest.folder }),
+            Target {
+                customer_id,
+                folder_id: Some(folder_id),
+                project_id: Some(project.project_id.unwrap_or(folder_id)),
+                name: Some(manifest.folder.clone()),
+                ..Target::default()
+            },
+        );
+        self.plan.changes.push(change);
     }
 
     /// Phase 2: the package, imported when its digest is not the one recorded; blocked when a

@@ -160,6 +160,9 @@ pub struct Target {
     pub connection_id: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipe_id: Option<u64>,
+    /// The project a folder to rename is (renamed through the projects route).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<u64>,
     /// The name the object gets: a folder's, a runtime connection's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

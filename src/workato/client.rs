@@ -417,6 +417,27 @@ impl Client {
         self.object(request).await
     }
 
+    /// Renames a project (a top-level folder) through the projects route, which is the one that
+    /// handles projects (`PUT …/projects/:project_id`).
+    pub async fn rename_project<'c>(
+        &self,
+        customer: impl Into<CustomerRef<'c>>,
+        project_id: u64,
+        name: &str,
+    ) -> Result<(), ClientError> {
+        let request = Request::new(
+            EndpointFamily::Folders,
+            Method::PUT,
+            format!(
+                "/managed_users/{}/projects/{project_id}",
+                customer.into().segment()
+            ),
+            Replay::Idempotent,
+        )
+        .json(&json!({ "name": name }));
+        self.value(request).await.map(|_| ())
+    }
+
     // ----- connections -----
 
     /// The connections matching `filter`. A list of exactly `CONNECTION_LIST_CAP` items may have

@@ -2241,3 +2241,60 @@ fn an_end_user_whose_name_ends_like_a_recipe_function_converges() {
         ]
     );
 }
+
+#[test]
+fn a_changed_folder_name_renames_the_project_through_the_projects_route() {
+    let sim = Served::start(&[]);
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    yaml.push_str(&customer_yaml("acme-001", "Acme", &["u-1"], ""));
+    let scenario = Scenario::new(&yaml);
+    let env = [("PARTNER_KEY", "partner-key")];
+    let args = ["apply", "-f", scenario.file(), "--auto-approve"];
+    let first = sim.run(scenario.dir(), &args, &env);
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    let folders_before = objects(customer(&sim.state(), "acme-001"), "folders").len();
+
+    std::fs::write(
+        scenario.file(),
+        yaml.replace("folder: Files Sync\n", "folder: Files Sync Pro\n"),
+    )
+    .expect("rewrite the file");
+    let plan = sim.run(
+        scenario.dir(),
+        &["plan", "-f", scenario.file(), "--format", "json"],
+        &env,
+    );
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+    let document: Value = serde_json::from_str(&plan.stdout).expect("JSON");
+    let changes = document["changes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(changes.len(), 1, "only the rename: {changes:#?}");
+    assert_eq!(changes[0]["reason"], "folder.renamed");
+    assert_eq!(changes[0]["action"], "update");
+    assert_eq!(changes[0]["before"]["name"], "Files Sync");
+    assert_eq!(changes[0]["after"]["name"], "Files Sync Pro");
+
+    let seen = sim.log().len();
+    let applied = sim.run(scenario.dir(), &args, &env);
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let writes = sim.writes_after(seen);
+    assert!(
+        writes.iter().any(|entry| entry["method"] == "PUT"
+            && text(&entry["path"]).contains("/projects/")
+            && entry["status"] == 200),
+        "{writes:#?}"
+    );
+    let state = sim.state();
+    let acme = customer(&state, "acme-001");
+    let folders = objects(acme, "folders");
+    assert_eq!(folders.len(), folders_before, "renamed, not created again");
+    let projects: Vec<&str> = folders
+        .iter()
+        .filter(|f| f["is_project"] == true)
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(projects, ["Files Sync Pro"], "the project was renamed");
+    let again = sim.run(scenario.dir(), &["plan", "-f", scenario.file()], &env);
+    assert_converged(&again);
+    assert_no_duplicates(&state);
+}

@@ -37,11 +37,13 @@ pub fn converged_live(desired: &Desired) -> Live {
                 id: folder,
                 name: manifest.folder.clone(),
                 parent_id: Some(1),
+                project_id: None,
             });
             folders.push(embedctl::live::LiveFolder {
                 id: sub_folder,
                 name: manifest.folder.clone(),
                 parent_id: Some(folder),
+                project_id: None,
             });
             live_customer
                 .properties

@@ -120,6 +120,13 @@ pub async fn update(
         let Some(folder) = customer.folders.get_mut(&folder_id) else {
             return not_found();
         };
+        if folder.is_project {
+            // Workato's folder routes do not handle projects; the projects route does.
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Bad request: a project is renamed through PUT /projects/:project_id",
+            );
+        }
         if let Some(name) = name {
             if name.is_empty() {
                 return validation_failed(&[("name", "can't be blank")]);
@@ -128,5 +135,49 @@ pub async fn update(
         }
         folder.updated_at = now;
         ok(views::folder(folder))
+    })
+}
+
+/// `PUT …/projects/:project_id` `{"name": …}`: renames a project (a top-level folder).
+pub async fn update_project(
+    State(sim): State<Simulator>,
+    Path((segment, project_id)): Path<(String, u64)>,
+    JsonBody(body): JsonBody,
+) -> Response {
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .map(|name| name.trim().to_owned());
+    with_customer(&sim, &segment, |account, id| {
+        let now = account.now();
+        let Some(customer) = account.customers.get_mut(&id) else {
+            return not_found();
+        };
+        let home = customer.home_folder_id;
+        let taken = |name: &str, folders: &std::collections::BTreeMap<u64, Folder>| {
+            folders.values().any(|folder| {
+                folder.parent_id == home && folder.name == name && folder.project_id != project_id
+            })
+        };
+        if let Some(name) = &name {
+            if name.is_empty() {
+                return validation_failed(&[("name", "can't be blank")]);
+            }
+            if taken(name, &customer.folders) {
+                return validation_failed(&[("name", "has already been taken")]);
+            }
+        }
+        let Some(project) = customer
+            .folders
+            .values_mut()
+            .find(|folder| folder.is_project && folder.project_id == project_id)
+        else {
+            return not_found();
+        };
+        if let Some(name) = name {
+            project.name = name;
+        }
+        project.updated_at = now;
+        ok(views::folder(project))
     })
 }

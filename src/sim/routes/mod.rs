@@ -36,6 +36,10 @@ pub fn router(sim: Simulator) -> Router {
             put(folders::update),
         )
         .route(
+            "/api/managed_users/{customer}/projects/{project}",
+            put(folders::update_project),
+        )
+        .route(
             "/api/managed_users/{customer}/connections",
             get(connections::list).post(connections::create),
         )
