@@ -110,6 +110,8 @@ struct CustomerWork {
     providers: BTreeSet<String>,
     /// The customer's end users (the narrowing of last resort).
     users: Vec<String>,
+    /// The customer's manifests that name a `home_assets_folder`.
+    home_assets_manifests: Vec<String>,
 }
 
 impl CustomerWork {
@@ -132,14 +134,30 @@ impl CustomerWork {
         let users = wanted
             .map(|c| c.runtime_users.iter().map(|user| user.id.clone()).collect())
             .unwrap_or_default();
+        let home_assets_manifests = home_assets_manifests(&manifests, desired);
         Self {
             customer,
             external_id,
             manifests,
             providers,
             users,
+            home_assets_manifests,
         }
     }
+}
+
+/// Those of `manifests` that name a `home_assets_folder`.
+fn home_assets_manifests(manifests: &[String], desired: &Desired) -> Vec<String> {
+    manifests
+        .iter()
+        .filter(|key| {
+            desired
+                .manifests
+                .get(*key)
+                .is_some_and(|manifest| manifest.home_assets_folder.is_some())
+        })
+        .cloned()
+        .collect()
 }
 
 async fn read_customer(client: Client, work: CustomerWork) -> Result<LiveCustomer, ClientError> {
@@ -184,6 +202,12 @@ async fn read_customer(client: Client, work: CustomerWork) -> Result<LiveCustome
         .manifests
         .iter()
         .any(|manifest| !live.properties.contains_key(&property::folder(manifest)));
+    let folder_unknown = folder_unknown
+        || work.home_assets_manifests.iter().any(|manifest| {
+            !live
+                .properties
+                .contains_key(&property::home_folder(manifest))
+        });
     if folder_unknown {
         let mut projects: Vec<LiveFolder> = client
             .list_folders(id, None)
