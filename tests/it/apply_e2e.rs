@@ -2264,9 +2264,21 @@ fn copy_tree(from: &Path, to: &Path) {
 /// creates that project, imports with `folder_id_for_home_assets`, and converges.
 #[test]
 fn a_package_with_a_home_asset_is_imported_with_its_home_assets_folder() {
+    apply_with_a_home_asset("Files Sync Home");
+}
+
+/// `home_assets_folder:` may name the manifest's own folder: one project, both sent as its id.
+#[test]
+fn home_assets_folder_may_be_the_manifest_folder() {
+    apply_with_a_home_asset("Files Sync");
+}
+
+/// Applies the quick start with a Home asset in its package and `home_assets_folder: <name>`,
+/// then checks that it converged, the asset is in that project, and the import said so.
+fn apply_with_a_home_asset(home_assets_folder: &str) {
     let mut scenario_yaml = files_sync_manifest("PARTNER_KEY").replace(
         "    folder: Files Sync\n",
-        "    folder: Files Sync\n    home_assets_folder: Files Sync Home\n",
+        &format!("    folder: Files Sync\n    home_assets_folder: {home_assets_folder}\n"),
     );
     scenario_yaml.push_str("customers:\n");
     scenario_yaml.push_str(&customer_yaml("home-001", "Home One", &[], ""));
@@ -2316,7 +2328,7 @@ fn a_package_with_a_home_asset_is_imported_with_its_home_assets_folder() {
             .and_then(|folder| folder["id"].as_u64())
             .unwrap_or_else(|| panic!("no project {name}: {folders:#?}"))
     };
-    let home_assets = project("Files Sync Home");
+    let home_assets = project(home_assets_folder);
     let recipes = objects(home, "recipes");
     let hourly_ping = recipes
         .iter()
