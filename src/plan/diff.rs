@@ -430,6 +430,7 @@ impl<'a> CustomerDiff<'a> {
                     ..Target::default()
                 },
             );
+            let change = with_home_assets_folder(change, manifest);
             // Workato refuses an import while any recipe in the target folder's tree runs, required
             // or not: the package's own recipes (wherever in the tree the import put them) and any
             // other recipe inside the manifest's folder.
@@ -1027,4 +1028,14 @@ fn quoted_list(names: &[&str]) -> String {
         .map(|name| format!("\"{name}\""))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// An import change showing, when the manifest names one, the project its root-folder (Home)
+/// assets go into.
+fn with_home_assets_folder(mut change: Change, manifest: &DesiredManifest) -> Change {
+    if let (Some(name), Some(after)) = (&manifest.home_assets_folder, change.after.as_object_mut())
+    {
+        after.insert("home_assets_folder".to_owned(), json!(name));
+    }
+    change
 }
