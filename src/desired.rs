@@ -29,6 +29,8 @@ pub struct DesiredManifest {
     pub key: String,
     /// The project name in the customer workspace.
     pub folder: String,
+    /// The project that receives the package's root-folder (Home) assets, when the file names one.
+    pub home_assets_folder: Option<String>,
     pub restart_recipes: bool,
     /// The package digest (ARCHITECTURE.md).
     pub digest: String,
@@ -195,6 +197,10 @@ impl Desired {
                 DesiredManifest {
                     key: key.value.clone(),
                     folder: manifest.folder.value.clone(),
+                    home_assets_folder: manifest
+                        .home_assets_folder
+                        .as_ref()
+                        .map(|folder| folder.value.clone()),
                     restart_recipes: manifest.restart_recipes,
                     digest: package.digest.as_str().to_owned(),
                     zip: Arc::new(package.zip_bytes.clone()),

@@ -113,6 +113,12 @@ pub mod property {
         format!("embedctl_folder.{manifest}")
     }
 
+    /// `embedctl_home_folder.<manifest>`: the id of the folder for the package's root-folder
+    /// (Home) assets.
+    pub fn home_folder(manifest: &str) -> String {
+        format!("embedctl_home_folder.{manifest}")
+    }
+
     /// `embedctl_digest.<manifest>`: the digest of the last imported package.
     pub fn digest(manifest: &str) -> String {
         format!("embedctl_digest.{manifest}")

@@ -112,6 +112,8 @@ struct CustomerWork {
     providers: BTreeSet<String>,
     /// The customer's end users (the narrowing of last resort).
     users: Vec<String>,
+    /// The customer's manifests that name a `home_assets_folder`.
+    home_assets_manifests: Vec<String>,
 }
 
 impl CustomerWork {
@@ -139,6 +141,7 @@ impl CustomerWork {
             .filter_map(|key| desired.manifests.get(key))
             .map(|manifest| (manifest.key.clone(), manifest.folder.clone()))
             .collect();
+        let home_assets_manifests = home_assets_manifests(&manifests, desired);
         Self {
             customer,
             external_id,
@@ -146,8 +149,23 @@ impl CustomerWork {
             folder_names,
             providers,
             users,
+            home_assets_manifests,
         }
     }
+}
+
+/// Those of `manifests` that name a `home_assets_folder`.
+fn home_assets_manifests(manifests: &[String], desired: &Desired) -> Vec<String> {
+    manifests
+        .iter()
+        .filter(|key| {
+            desired
+                .manifests
+                .get(*key)
+                .is_some_and(|manifest| manifest.home_assets_folder.is_some())
+        })
+        .cloned()
+        .collect()
 }
 
 async fn read_customer(client: Client, work: CustomerWork) -> Result<LiveCustomer, ClientError> {
@@ -199,6 +217,12 @@ async fn read_customer(client: Client, work: CustomerWork) -> Result<LiveCustome
             .get(&property::folder_name(manifest))
             .is_some_and(|recorded| recorded != wanted)
     });
+    let folder_unknown = folder_unknown
+        || work.home_assets_manifests.iter().any(|manifest| {
+            !live
+                .properties
+                .contains_key(&property::home_folder(manifest))
+        });
     if folder_unknown || folder_renamed {
         let mut projects: Vec<LiveFolder> = client
             .list_folders(id, None)

@@ -151,6 +151,7 @@ async fn run_customer(
     let mut state = CustomerState {
         customer_id: changes.iter().find_map(|c| c.target.customer_id),
         folders: BTreeMap::new(),
+        home_assets_folders: BTreeMap::new(),
         snapshot: None,
     };
     for change in &changes {

@@ -13,6 +13,7 @@ use crate::live::property;
 use crate::live::{LiveConnection, LiveRecipe};
 use crate::matching::Workspace;
 use crate::observe::{live_connection, live_recipe};
+use crate::plan::HomeAssetsRef;
 use crate::plan::{Action, Change, ParentRef, ProviderRef, Subject};
 use crate::workato::wire::{CustomerUpdate, ImportState, NewConnection, NewCustomer};
 use crate::workato::{Client, ClientError, ConnectionFilter};
@@ -26,6 +27,8 @@ pub(super) struct CustomerState {
     pub(super) customer_id: Option<u64>,
     /// Folder id by manifest.
     pub(super) folders: BTreeMap<String, u64>,
+    /// The id of the folder for root-folder (Home) assets created by this apply, by manifest.
+    pub(super) home_assets_folders: BTreeMap<String, u64>,
     /// The workspace's connections and recipes, read again after an import.
     pub(super) snapshot: Option<Snapshot>,
 }
@@ -172,6 +175,9 @@ pub(super) async fn execute(
                 .map_err(describe)?;
             record(client, id, property::folder_name(manifest), name).await
         }
+        (Subject::HomeAssetsFolder { manifest }, Action::Create) => {
+            create_home_assets_folder(client, manifest, change, state, options).await
+        }
         (Subject::Package { manifest }, _) => {
             import(client, manifest, change, state, options).await
         }
@@ -253,6 +259,71 @@ fn folder_id(state: &CustomerState, manifest: &str, change: &Change) -> Result<u
         .ok_or_else(|| format!("the folder of manifest `{manifest}` does not exist"))
 }
 
+/// The folder for a manifest's root-folder (Home) assets, as the plan decided it: by its id, the
+/// manifest's folder, or the folder this apply created; `None` when the manifest names none.
+fn home_assets_folder_id(
+    state: &CustomerState,
+    manifest: &str,
+    change: &Change,
+) -> Result<Option<u64>, String> {
+    match &change.target.home_assets {
+        None => Ok(None),
+        Some(HomeAssetsRef::Folder { id }) => Ok(Some(*id)),
+        Some(HomeAssetsRef::ManifestFolder) => folder_id(state, manifest, change).map(Some),
+        Some(HomeAssetsRef::Created) => state
+            .home_assets_folders
+            .get(manifest)
+            .copied()
+            .map(Some)
+            .ok_or_else(|| {
+                format!("the folder for the Home assets of manifest `{manifest}` does not exist")
+            }),
+    }
+}
+
+/// Creates the project for a manifest's root-folder (Home) assets, as the manifest folder is
+/// created (looked up before a retry), and records its id.
+async fn create_home_assets_folder(
+    client: &Client,
+    manifest: &str,
+    change: &Change,
+    state: &mut CustomerState,
+    options: &ApplyOptions,
+) -> Result<(), String> {
+    let id = customer_id(state)?;
+    let name = match &change.target.name {
+        Some(name) => name.clone(),
+        None => desired_manifest(options, manifest)?
+            .home_assets_folder
+            .clone()
+            .ok_or_else(|| format!("manifest `{manifest}` names no `home_assets_folder`"))?,
+    };
+    let folder = match client.create_folder(id, &name, None).await {
+        Ok(folder) => folder,
+        Err(error) if error.is_outcome_unknown() => {
+            let existing = client.list_folders(id, None).await.map_err(describe)?;
+            match existing.into_iter().find(|f| f.name == name) {
+                Some(folder) => folder,
+                None => client
+                    .create_folder(id, &name, None)
+                    .await
+                    .map_err(describe)?,
+            }
+        }
+        Err(error) => return Err(describe(error)),
+    };
+    state
+        .home_assets_folders
+        .insert(manifest.to_owned(), folder.id);
+    record(
+        client,
+        id,
+        property::home_folder(manifest),
+        folder.id.to_string(),
+    )
+    .await
+}
+
 async fn record(client: &Client, customer: u64, name: String, value: String) -> Result<(), String> {
     let mut properties = BTreeMap::new();
     properties.insert(name, value);
@@ -271,9 +342,16 @@ async fn import(
 ) -> Result<(), String> {
     let id = customer_id(state)?;
     let folder = folder_id(state, manifest_key, change)?;
+    let home_assets_folder = home_assets_folder_id(state, manifest_key, change)?;
     let manifest = desired_manifest(options, manifest_key)?;
     let started = client
-        .import_package(id, folder, &manifest.zip, manifest.restart_recipes)
+        .import_package(
+            id,
+            folder,
+            home_assets_folder,
+            &manifest.zip,
+            manifest.restart_recipes,
+        )
         .await
         .map_err(describe)?;
     let deadline = Instant::now() + options.import_timeout;

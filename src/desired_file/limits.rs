@@ -6,7 +6,7 @@
 //! `propertyNames.maxLength`, and the shape pass (`shape`) enforces whatever the schema says: one
 //! table, one check, and the schema shows the user the same numbers.
 
-/// Names (customer, connection, end user, recipe, `folder`, `provider`) and external ids
+/// Names (customer, connection, end user, recipe, `folder`, `home_assets_folder`, `provider`) and external ids
 /// (`external_id`, runtime user `id`, `vendor_id`): Workato's limit for names and external ids.
 pub const NAME: usize = 255;
 

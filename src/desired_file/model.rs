@@ -100,6 +100,11 @@ pub struct Manifest {
     /// The project (top-level folder) in the customer workspace that receives the package.
     #[schemars(with = "String", length(min = 1, max = limits::NAME))]
     pub folder: Spanned<String>,
+    /// The project (top-level folder) that receives the package's root-folder (Home) assets;
+    /// needed when the package has any (`"root_folder": true`), and created like `folder`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", length(min = 1, max = limits::NAME))]
+    pub home_assets_folder: Option<Spanned<String>>,
     /// `true` lets a re-import stop and restart running recipes.
     #[serde(default)]
     pub restart_recipes: bool,

@@ -239,6 +239,7 @@ impl Checker<'_> {
             );
         }
         let package = self.packages.get(&key.value);
+        self.home_assets_folder(manifest, package, diagnostics);
         if let (Some(package), Some(recipes)) = (package, &manifest.recipes) {
             let mut seen = HashMap::new();
             for recipe in &recipes.value {
@@ -290,6 +291,56 @@ impl Checker<'_> {
                 );
             }
             self.connection(manifest, package, connection, diagnostics);
+        }
+    }
+
+    /// A package with root-folder assets needs `home_assets_folder:`: Workato's import takes a
+    /// folder for them (`folder_id_for_home_assets`) and refuses the root (Home) folder. The same
+    /// folder as `folder:` is allowed, as Workato allows it.
+    fn home_assets_folder(
+        &self,
+        manifest: &Manifest,
+        package: Option<&Package>,
+        diagnostics: &mut Diagnostics,
+    ) {
+        if let Some(folder) = &manifest.home_assets_folder
+            && folder.value.trim().is_empty()
+        {
+            diagnostics.push(
+                self.error(folder, "`home_assets_folder` is empty", "empty")
+                    .with_help(
+                        "name the project that receives the package's root-folder (Home) assets",
+                    ),
+            );
+        }
+        let Some(package) = package else {
+            return;
+        };
+        if manifest.home_assets_folder.is_none() && package.has_root_folder_assets() {
+            let shown: Vec<&str> = package
+                .root_folder_assets
+                .iter()
+                .take(2)
+                .map(String::as_str)
+                .collect();
+            let more = package.root_folder_assets.len() - shown.len();
+            let assets = if more == 0 {
+                list(shown.into_iter())
+            } else {
+                format!("{} and {more} more", list(shown.into_iter()))
+            };
+            diagnostics.push(
+                self.error(
+                    &manifest.package,
+                    format!(
+                        "the package has root-folder assets ({assets}) and the manifest has no `home_assets_folder`"
+                    ),
+                    "has Home assets",
+                )
+                .with_help(
+                    "Workato imports assets exported from the Home folder (`\"root_folder\": true`) only into a folder given as `folder_id_for_home_assets`, and the root folder cannot be used; add `home_assets_folder: <project name>` (it may be the same as `folder:`)",
+                ),
+            );
         }
     }
 

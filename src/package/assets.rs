@@ -19,6 +19,8 @@ struct ConnectionFile {
     name: String,
     #[serde(rename = "provider", deserialize_with = "connector_of_connection")]
     connector: Connector,
+    #[serde(default)]
+    root_folder: bool,
 }
 
 /// A connection file's `provider`: a standard connector's name, or for a custom connector an
@@ -57,6 +59,8 @@ struct RecipeFile {
     name: String,
     code: RecipeCode,
     config: Vec<ConfigEntryFile>,
+    #[serde(default)]
+    root_folder: bool,
 }
 
 /// The trigger line of a recipe (`code`); its steps are not needed.
@@ -82,6 +86,52 @@ struct AccountIdFile {
     name: String,
     #[serde(default)]
     zip_name: Option<String>,
+}
+
+/// Any other asset file (a lookup table, a custom connector…): only its `root_folder` flag.
+#[derive(Deserialize)]
+struct RootFolderFlag {
+    #[serde(default)]
+    root_folder: bool,
+}
+
+/// The package's root-folder assets: the paths of the asset files whose JSON says
+/// `"root_folder": true` (they sat in the exporting workspace's Home folder), sorted. Recipe and
+/// connection files are read by [`parse_assets`]; every other `*.json` asset file counts too, and
+/// one that cannot be read as a JSON object simply does not count.
+pub(super) fn root_folder_assets(
+    files: &[PackageFile],
+    recipes: &[PackageRecipe],
+    connections: &[PackageConnection],
+) -> Vec<String> {
+    let mut paths: Vec<String> = recipes
+        .iter()
+        .filter(|recipe| recipe.root_folder)
+        .map(|recipe| recipe.path.clone())
+        .chain(
+            connections
+                .iter()
+                .filter(|connection| connection.root_folder)
+                .map(|connection| connection.path.clone()),
+        )
+        .collect();
+    for (path, content) in files {
+        if is_ignored_for_assets(path)
+            || !path.ends_with(".json")
+            || path.ends_with(RECIPE_SUFFIX)
+            || path.ends_with(CONNECTION_SUFFIX)
+        {
+            continue;
+        }
+        let text = std::str::from_utf8(content).unwrap_or_default();
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if serde_json::from_str::<RootFolderFlag>(text).is_ok_and(|flag| flag.root_folder) {
+            paths.push(path.clone());
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    paths
 }
 
 /// Parses the recipe and connection files and checks names and references across them.
@@ -127,6 +177,7 @@ pub(super) fn parse_assets(
                     path: path.clone(),
                     name: file.name,
                     connector: file.connector,
+                    root_folder: file.root_folder,
                 }),
                 Err(error) => problems.push(malformed(path, text, &error)),
             }
@@ -247,5 +298,6 @@ fn recipe_from_file(path: &str, file: RecipeFile) -> PackageRecipe {
         name: file.name,
         is_recipe_function,
         config,
+        root_folder: file.root_folder,
     }
 }

@@ -38,7 +38,7 @@ pub use connector::{Connector, custom_slug};
 pub use digest::{PackageDigest, digest_of_files};
 pub use problem::PackageProblem;
 
-use assets::parse_assets;
+use assets::{parse_assets, root_folder_assets};
 use problem::{io_problem, too_large};
 use read::{read_folder, read_limited, read_zip};
 
@@ -72,6 +72,10 @@ pub struct Package {
     pub recipes: Vec<PackageRecipe>,
     /// The package's connections, sorted by name.
     pub connections: Vec<PackageConnection>,
+    /// The paths of the package's root-folder assets (`"root_folder": true`: they sat in the
+    /// exporting workspace's Home folder), sorted; the import needs `folder_id_for_home_assets`
+    /// when there is any.
+    pub root_folder_assets: Vec<String>,
 }
 
 /// A recipe asset (`*.recipe.json`) of a package.
@@ -86,6 +90,9 @@ pub struct PackageRecipe {
     pub is_recipe_function: bool,
     /// The recipe's `config[]`: one entry per connector the recipe uses, in file order.
     pub config: Vec<RecipeConfigEntry>,
+    /// `"root_folder": true`: the recipe sat in the exporting workspace's Home folder, so the
+    /// import needs a folder for Home assets (`folder_id_for_home_assets`).
+    pub root_folder: bool,
 }
 
 /// One `config[]` entry of a recipe: a connector the recipe uses, and which connection it uses.
@@ -121,6 +128,8 @@ pub struct PackageConnection {
     pub name: String,
     /// The connector: a standard one (`dropbox`), or a custom connector of the package by its slug.
     pub connector: Connector,
+    /// `"root_folder": true`: the connection sat in the exporting workspace's Home folder.
+    pub root_folder: bool,
 }
 
 impl fmt::Debug for Package {
@@ -135,6 +144,7 @@ impl fmt::Debug for Package {
             .field("digest", &self.digest)
             .field("recipes", &self.recipes)
             .field("connections", &self.connections)
+            .field("root_folder_assets", &self.root_folder_assets)
             .finish()
     }
 }
@@ -151,6 +161,12 @@ impl Package {
     /// all.
     pub fn load(path: &Path) -> Result<Package, Vec<PackageProblem>> {
         load_with_limit(path, MAX_PACKAGE_BYTES)
+    }
+
+    /// Whether the package holds root-folder assets, which Workato imports only with a folder for
+    /// Home assets (`folder_id_for_home_assets`).
+    pub fn has_root_folder_assets(&self) -> bool {
+        !self.root_folder_assets.is_empty()
     }
 
     /// The recipe with this name, if the package has one.
@@ -233,11 +249,13 @@ fn load_with_limit(path: &Path, limit: u64) -> Result<Package, Vec<PackageProble
 
     let digest = digest_of_files(&files);
     let (recipes, connections) = parse_assets(path, &files)?;
+    let root_folder_assets = root_folder_assets(&files, &recipes, &connections);
     Ok(Package {
         zip_bytes,
         digest,
         recipes,
         connections,
+        root_folder_assets,
     })
 }
 
@@ -634,6 +652,36 @@ mod tests {
         assert!(package.recipe("Get file").unwrap().is_recipe_function);
         assert!(!package.recipe("List files").unwrap().is_recipe_function);
         assert!(package.recipe("Nope").is_none());
+    }
+
+    #[test]
+    fn root_folder_assets_are_the_files_that_say_root_folder_true() {
+        let package = load_folder(&sample_files()).unwrap();
+        assert!(!package.has_root_folder_assets());
+
+        let mut files = sample_files();
+        files[1].1 = DROPBOX
+            .replace(r#""root_folder": false"#, r#""root_folder": true"#)
+            .into_bytes();
+        files.push((
+            "home.lookup_table.json".to_owned(),
+            br#"{"name": "Home table", "root_folder": true}"#.to_vec(),
+        ));
+        files.push((
+            "notes.json".to_owned(),
+            b"not JSON, and not counted".to_vec(),
+        ));
+        let package = load_folder(&files).unwrap();
+        assert!(package.has_root_folder_assets());
+        assert_eq!(
+            package.root_folder_assets,
+            [
+                "Files Sync/dropbox.connection.json",
+                "home.lookup_table.json"
+            ]
+        );
+        assert!(package.connection("Dropbox").unwrap().root_folder);
+        assert!(!package.connection("PartnerApp").unwrap().root_folder);
     }
 
     #[test]

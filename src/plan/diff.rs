@@ -8,6 +8,7 @@
 
 use serde_json::{Value, json};
 
+use super::HomeAssetsRef;
 use super::{
     Action, Change, Kind, ParentRef, PendingUser, Plan, ProviderRef, Reason, SkippedCustomer,
     Subject, Target, Unmanaged,
@@ -264,8 +265,9 @@ impl<'a> CustomerDiff<'a> {
         customer_id: Option<u64>,
     ) -> ManifestOutlook {
         let folder_id = self.phase_folder(manifest, customer_id);
+        let home_assets = self.phase_home_assets_folder(manifest, customer_id, folder_id);
         let recipes = self.manifest_recipes(manifest, folder_id);
-        let import = self.phase_package(manifest, customer_id, folder_id, &recipes);
+        let import = self.phase_package(manifest, customer_id, folder_id, &recipes, home_assets);
         let mut gate_problems: Vec<String> = Vec::new();
         if let Some(why) = &import.blocked {
             gate_problems.push(format!(
@@ -377,6 +379,52 @@ impl<'a> CustomerDiff<'a> {
         self.plan.changes.push(change);
     }
 
+    /// Phase 2: the project for the package's root-folder (Home) assets, when the manifest names
+    /// one: by its recorded id or its name, created when missing, like the manifest folder. Named
+    /// like the manifest folder, it is that folder. Where the import sends those assets.
+    fn phase_home_assets_folder(
+        &mut self,
+        manifest: &DesiredManifest,
+        customer_id: Option<u64>,
+        folder_id: Option<u64>,
+    ) -> Option<HomeAssetsRef> {
+        let name = manifest.home_assets_folder.as_ref()?;
+        if *name == manifest.folder {
+            return Some(folder_id.map_or(HomeAssetsRef::ManifestFolder, |id| {
+                HomeAssetsRef::Folder { id }
+            }));
+        }
+        let recorded = self
+            .property(&property::home_folder(&manifest.key))
+            .and_then(|id| id.parse::<u64>().ok());
+        let found = self.live.and_then(|live| {
+            live.projects
+                .as_ref()
+                .and_then(|projects| projects.iter().find(|p| p.name == *name))
+                .map(|p| p.id)
+        });
+        if let Some(id) = recorded.or(found) {
+            return Some(HomeAssetsRef::Folder { id });
+        }
+        let change = self.change(
+            2,
+            Action::Create,
+            Subject::HomeAssetsFolder {
+                manifest: manifest.key.clone(),
+            },
+            Reason::FolderMissing,
+            Value::Null,
+            json!({ "name": name }),
+            Target {
+                customer_id,
+                name: Some(name.clone()),
+                ..Target::default()
+            },
+        );
+        self.plan.changes.push(change);
+        Some(HomeAssetsRef::Created)
+    }
+
     /// Phase 2: the package, imported when its digest is not the one recorded; blocked when a
     /// changed package would stop running recipes.
     fn phase_package(
@@ -385,6 +433,7 @@ impl<'a> CustomerDiff<'a> {
         customer_id: Option<u64>,
         folder_id: Option<u64>,
         recipes: &[(&str, Option<&'a LiveRecipe>)],
+        home_assets: Option<HomeAssetsRef>,
     ) -> ImportOutlook {
         let key = manifest.key.clone();
         let recorded_digest = self.property(&property::digest(&key)).map(str::to_owned);
@@ -418,9 +467,11 @@ impl<'a> CustomerDiff<'a> {
                 Target {
                     customer_id,
                     folder_id,
+                    home_assets,
                     ..Target::default()
                 },
             );
+            let change = with_home_assets_folder(change, manifest);
             // Workato refuses an import while any recipe in the target folder's tree runs, required
             // or not: the package's own recipes (wherever in the tree the import put them) and any
             // other recipe inside the manifest's folder.
@@ -1018,4 +1069,14 @@ fn quoted_list(names: &[&str]) -> String {
         .map(|name| format!("\"{name}\""))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// An import change showing, when the manifest names one, the project its root-folder (Home)
+/// assets go into.
+fn with_home_assets_folder(mut change: Change, manifest: &DesiredManifest) -> Change {
+    if let (Some(name), Some(after)) = (&manifest.home_assets_folder, change.after.as_object_mut())
+    {
+        after.insert("home_assets_folder".to_owned(), json!(name));
+    }
+    change
 }

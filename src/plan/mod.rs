@@ -82,6 +82,8 @@ pub enum Subject {
     Folder { manifest: String },
     /// A manifest's package.
     Package { manifest: String },
+    /// The project that receives a manifest's root-folder (Home) assets (`home_assets_folder:`).
+    HomeAssetsFolder { manifest: String },
     /// A default connection of a manifest, by its key in the file.
     Connection {
         manifest: String,
@@ -105,7 +107,7 @@ impl Subject {
     pub fn kind(&self) -> Kind {
         match self {
             Subject::Customer => Kind::Customer,
-            Subject::Folder { .. } => Kind::Folder,
+            Subject::Folder { .. } | Subject::HomeAssetsFolder { .. } => Kind::Folder,
             Subject::Package { .. } => Kind::Package,
             Subject::Connection { .. } => Kind::Connection,
             Subject::Recipe { .. } => Kind::Recipe,
@@ -119,6 +121,7 @@ impl Subject {
             Subject::Customer => None,
             Subject::Folder { manifest }
             | Subject::Package { manifest }
+            | Subject::HomeAssetsFolder { manifest }
             | Subject::Connection { manifest, .. }
             | Subject::Recipe { manifest, .. }
             | Subject::RuntimeConnection { manifest, .. } => Some(manifest),
@@ -130,6 +133,7 @@ impl Subject {
         match self {
             Subject::Customer => customer.to_owned(),
             Subject::Folder { manifest } | Subject::Package { manifest } => manifest.clone(),
+            Subject::HomeAssetsFolder { manifest } => format!("{manifest} (home assets)"),
             Subject::Connection {
                 manifest,
                 connection,
@@ -177,6 +181,22 @@ pub struct Target {
     /// The parent of a runtime connection to create.
     #[serde(default, skip_serializing_if = "ParentRef::is_none")]
     pub parent: ParentRef,
+    /// Of an import: the folder its root-folder (Home) assets go into
+    /// (`folder_id_for_home_assets`), when the manifest names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_assets: Option<HomeAssetsRef>,
+}
+
+/// Where an import's root-folder (Home) assets go, as the plan decided it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum HomeAssetsRef {
+    /// The folder with this id, known when the plan was made.
+    Folder { id: u64 },
+    /// The manifest's own folder (`home_assets_folder` is `folder`), which this apply creates.
+    ManifestFolder,
+    /// The folder that this apply's `HomeAssetsFolder` change creates.
+    Created,
 }
 
 /// The parent of a runtime user connection, as the plan decided it.

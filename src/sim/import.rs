@@ -13,6 +13,8 @@ pub struct PackagedConnection {
     pub folder_path: Vec<String>,
     pub name: String,
     pub provider: PackagedProvider,
+    /// `"root_folder": true`: the connection sat in the exporting workspace's Home folder.
+    pub root_folder: bool,
 }
 
 /// A connection file's `provider`: a connector's name, or for a custom connector an object whose
@@ -67,6 +69,8 @@ pub struct PackagedRecipe {
     pub trigger_application: String,
     pub action_applications: Vec<String>,
     pub config: Vec<PackagedConfig>,
+    /// `"root_folder": true`: the recipe sat in the exporting workspace's Home folder.
+    pub root_folder: bool,
 }
 
 /// Everything the import uses from a package.
@@ -75,6 +79,8 @@ pub struct PackageContents {
     pub connections: Vec<PackagedConnection>,
     pub recipes: Vec<PackagedRecipe>,
     pub adapters: Vec<PackagedAdapter>,
+    /// The paths of the files that say `"root_folder": true` (Home assets), in zip order.
+    pub root_folder_paths: Vec<String>,
 }
 
 const ADAPTER_SUFFIX: &str = ".custom_adapter.json";
@@ -123,6 +129,13 @@ pub fn read_package(bytes: &[u8]) -> Result<PackageContents, String> {
         let mut folder_path: Vec<String> = path.split('/').map(str::to_owned).collect();
         folder_path.pop();
         let text_of = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+        let root_folder = value
+            .get("root_folder")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if root_folder {
+            contents.root_folder_paths.push(path.clone());
+        }
         if is_adapter {
             let slug = adapter_slug(&path).ok_or_else(|| format!("{path}: no slug"))?;
             contents.adapters.push(PackagedAdapter {
@@ -150,6 +163,7 @@ pub fn read_package(bytes: &[u8]) -> Result<PackageContents, String> {
                 folder_path,
                 name: text_of("name").ok_or_else(|| format!("{path}: no name"))?,
                 provider,
+                root_folder,
             });
         } else {
             contents
@@ -231,6 +245,10 @@ fn read_recipe(
         });
     }
     Ok(PackagedRecipe {
+        root_folder: value
+            .get("root_folder")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         folder_path,
         name,
         description: value

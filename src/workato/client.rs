@@ -605,12 +605,14 @@ impl Client {
 
     // ----- imports -----
 
-    /// Imports a package zip into `folder_id` (asynchronous: poll `import_status`). Sent again
-    /// after a lost answer: imports are idempotent by content (docs/workato-api.md).
+    /// Imports a package zip into `folder_id` (asynchronous: poll `import_status`), its root-folder
+    /// (Home) assets into `home_assets_folder_id` (`folder_id_for_home_assets`) when given. Sent
+    /// again after a lost answer: imports are idempotent by content (docs/workato-api.md).
     pub async fn import_package<'c>(
         &self,
         customer: impl Into<CustomerRef<'c>>,
         folder_id: u64,
+        home_assets_folder_id: Option<u64>,
         zip: &[u8],
         restart_recipes: bool,
     ) -> Result<ImportStatus, ClientError> {
@@ -622,6 +624,9 @@ impl Client {
         )
         .query("folder_id", folder_id)
         .query("restart_recipes", restart_recipes);
+        if let Some(home_assets_folder_id) = home_assets_folder_id {
+            request = request.query("folder_id_for_home_assets", home_assets_folder_id);
+        }
         request.payload = Payload::Zip(zip);
         self.object(request).await
     }

@@ -2298,3 +2298,117 @@ fn a_changed_folder_name_renames_the_project_through_the_projects_route() {
     assert_converged(&again);
     assert_no_duplicates(&state);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Root-folder (Home) assets.
+
+/// Copies the folder `from` into `to`, recursively.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for entry in std::fs::read_dir(from).expect("readable folder") {
+        let path = entry.expect("directory entry").path();
+        let target = to.join(path.file_name().expect("a file name"));
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy a file");
+        }
+    }
+}
+
+/// The quick start with one more recipe in its package, exported from the Home folder
+/// (`"root_folder": true`), and `home_assets_folder:` naming the project it goes into: apply
+/// creates that project, imports with `folder_id_for_home_assets`, and converges.
+#[test]
+fn a_package_with_a_home_asset_is_imported_with_its_home_assets_folder() {
+    apply_with_a_home_asset("Files Sync Home");
+}
+
+/// `home_assets_folder:` may name the manifest's own folder: one project, both sent as its id.
+#[test]
+fn home_assets_folder_may_be_the_manifest_folder() {
+    apply_with_a_home_asset("Files Sync");
+}
+
+/// Applies the quick start with a Home asset in its package and `home_assets_folder: <name>`,
+/// then checks that it converged, the asset is in that project, and the import said so.
+fn apply_with_a_home_asset(home_assets_folder: &str) {
+    let mut scenario_yaml = files_sync_manifest("PARTNER_KEY").replace(
+        "    folder: Files Sync\n",
+        &format!("    folder: Files Sync\n    home_assets_folder: {home_assets_folder}\n"),
+    );
+    scenario_yaml.push_str("customers:\n");
+    scenario_yaml.push_str(&customer_yaml("home-001", "Home One", &[], ""));
+    let scenario = Scenario::new("");
+    let package = scenario.path("package");
+    copy_tree(&quickstart_package(), &package);
+    std::fs::write(
+        package.join("hourly_ping.recipe.json"),
+        serde_json::to_vec_pretty(&json!({
+            "name": "Hourly ping",
+            "version": 1,
+            "code": { "provider": "clock", "name": "scheduled_event", "keyword": "trigger",
+                      "block": [] },
+            "config": [{ "keyword": "application", "provider": "clock",
+                         "skip_validation": false, "account_id": null }],
+            "root_folder": true,
+        }))
+        .expect("serializable"),
+    )
+    .expect("write the Home asset");
+    let scenario_yaml = scenario_yaml.replace(path_str(&quickstart_package()), path_str(&package));
+    std::fs::write(scenario.file(), &scenario_yaml).expect("write the scenario");
+
+    let sim = Served::start(&[]);
+    let env = [("PARTNER_KEY", "home-key")];
+    let applied = sim.run(
+        scenario.dir(),
+        &["apply", "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let after = sim.run(
+        scenario.dir(),
+        &["plan", "-f", scenario.file(), "--detailed-exitcode"],
+        &env,
+    );
+    assert_converged(&after);
+
+    let state = sim.state();
+    assert_no_duplicates(&state);
+    let home = customer(&state, "home-001");
+    let folders = objects(home, "folders");
+    let project = |name: &str| {
+        folders
+            .iter()
+            .find(|folder| folder["name"] == name && folder["is_project"] == true)
+            .and_then(|folder| folder["id"].as_u64())
+            .unwrap_or_else(|| panic!("no project {name}: {folders:#?}"))
+    };
+    let home_assets = project(home_assets_folder);
+    let recipes = objects(home, "recipes");
+    let hourly_ping = recipes
+        .iter()
+        .find(|recipe| recipe["name"] == "Hourly ping")
+        .expect("the Home asset was imported");
+    assert_eq!(hourly_ping["folder_id"], home_assets, "{hourly_ping}");
+    assert_eq!(hourly_ping["running"], true, "{hourly_ping}");
+
+    let imports: Vec<String> = sim
+        .log()
+        .iter()
+        .filter(|entry| entry["method"] == "POST")
+        .filter_map(|entry| entry["path"].as_str())
+        .filter(|path| {
+            path.split('?')
+                .next()
+                .is_some_and(|p| p.ends_with("/imports"))
+        })
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(imports.len(), 1, "{imports:?}");
+    assert!(
+        imports[0].contains(&format!("folder_id_for_home_assets={home_assets}")),
+        "{imports:?}"
+    );
+}

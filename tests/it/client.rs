@@ -46,6 +46,7 @@ fn sim_client(ctx: &SimContext) -> Client {
 fn desired() -> Desired {
     let manifest = DesiredManifest {
         key: "files-sync".to_owned(),
+        home_assets_folder: None,
         folder: "Files Sync".to_owned(),
         connections: vec![
             DesiredConnection {
@@ -846,7 +847,13 @@ async fn the_client_speaks_every_endpoint_the_simulator_serves() {
     assert_eq!(projects[0].id, folder.id);
 
     let started = client
-        .import_package(customer.id, folder.id, &quickstart_package_zip(), false)
+        .import_package(
+            customer.id,
+            folder.id,
+            None,
+            &quickstart_package_zip(),
+            false,
+        )
         .await
         .expect("import");
     let mut status = started.clone();
@@ -1308,7 +1315,7 @@ async fn requests_carry_the_token_the_query_and_the_right_content_type() {
         .await;
     let client = mock_client(&server);
     let import = client
-        .import_package(CustomerRef::ExternalId("AM10:XV303"), 55, &zip, true)
+        .import_package(CustomerRef::ExternalId("AM10:XV303"), 55, None, &zip, true)
         .await
         .unwrap();
     assert_eq!(import.id, 251);

@@ -21,6 +21,7 @@ const FOLDER: u64 = 10;
 fn desired() -> Desired {
     let manifest = DesiredManifest {
         key: "ledger-sync".to_owned(),
+        home_assets_folder: None,
         folder: "Ledger Sync".to_owned(),
         digest: "d".repeat(64),
         recipes: vec![DesiredRecipe {

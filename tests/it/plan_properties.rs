@@ -203,6 +203,7 @@ fn manifest_strategy(index: usize) -> impl Strategy<Value = DesiredManifest> {
                 }
                 DesiredManifest {
                     key: key.clone(),
+                    home_assets_folder: None,
                     folder: format!("Folder {index}"),
                     restart_recipes: false,
                     digest: format!("{index:064x}"),

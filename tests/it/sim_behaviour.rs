@@ -2035,3 +2035,92 @@ async fn an_imported_custom_connector_gets_the_workspace_own_id_everywhere() {
         assert_eq!(status, expected, "{provider}: {body}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Root-folder (Home) assets
+// ---------------------------------------------------------------------------------------------
+
+/// The quickstart package plus one recipe exported from the Home folder (`"root_folder": true`).
+fn package_with_a_home_asset() -> Vec<u8> {
+    let mut files = quickstart_files();
+    let recipe = json!({
+        "name": "Hourly ping",
+        "version": 1,
+        "code": { "provider": "clock", "name": "scheduled_event", "keyword": "trigger",
+                  "block": [] },
+        "config": [{ "keyword": "application", "provider": "clock",
+                     "skip_validation": false, "account_id": null }],
+        "root_folder": true,
+    });
+    files.insert(
+        "hourly_ping.recipe.json".to_owned(),
+        serde_json::to_vec_pretty(&recipe).expect("serializable"),
+    );
+    zip_files(files)
+}
+
+#[tokio::test]
+async fn root_folder_assets_need_a_folder_for_home_assets_that_is_not_home() {
+    let ctx = SimContext::start().await;
+    create_customer(&ctx, "home-1").await;
+    let customer = customer_path("home-1");
+    let project = create_folder(&ctx, &customer, "Integrations", None).await;
+    let project_id = project["id"].as_u64().expect("id");
+    let home_id = project["parent_id"]
+        .as_u64()
+        .expect("a project's parent is Home");
+    let home_assets = create_folder(&ctx, &customer, "Home assets", None).await["id"]
+        .as_u64()
+        .expect("id");
+
+    // Without `folder_id_for_home_assets`: failed, nothing imported.
+    let refused = import(
+        &ctx,
+        &customer,
+        project_id,
+        package_with_a_home_asset(),
+        false,
+    )
+    .await;
+    assert_eq!(refused["status"], "failed", "{refused}");
+    let reason = refused["error"].as_str().expect("an error text");
+    assert!(reason.contains("folder_id_for_home_assets"), "{reason}");
+    assert!(reason.contains("hourly_ping.recipe.json"), "{reason}");
+    assert!(list_recipes(&ctx, &customer, "").await.is_empty());
+
+    // The Home folder itself: failed, nothing imported.
+    let query = format!("?folder_id={project_id}&folder_id_for_home_assets={home_id}");
+    let (status, started) = post_import(&ctx, &customer, &query, package_with_a_home_asset()).await;
+    assert_eq!(status, 200, "{started}");
+    let import_id = started["id"].as_u64().expect("import id");
+    let refused = wait_for_import(&ctx, &customer, import_id).await;
+    assert_eq!(refused["status"], "failed", "{refused}");
+    let reason = refused["error"].as_str().expect("an error text");
+    assert!(reason.contains("root"), "{reason}");
+    assert!(list_recipes(&ctx, &customer, "").await.is_empty());
+
+    // A project: completed, the Home asset in it and the rest under the target folder.
+    let query = format!("?folder_id={project_id}&folder_id_for_home_assets={home_assets}");
+    let (status, started) = post_import(&ctx, &customer, &query, package_with_a_home_asset()).await;
+    assert_eq!(status, 200, "{started}");
+    let import_id = started["id"].as_u64().expect("import id");
+    let done = wait_for_import(&ctx, &customer, import_id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let recipes = list_recipes(&ctx, &customer, "").await;
+    assert_eq!(named(&recipes, "Hourly ping")["folder_id"], home_assets);
+    let list_files_folder = named(&recipes, "List files")["folder_id"]
+        .as_u64()
+        .expect("folder id");
+    assert_ne!(list_files_folder, home_assets);
+    let (_, children) = ctx
+        .get(&format!("{customer}/folders?parent_id={project_id}"))
+        .await;
+    assert!(
+        children["result"]
+            .as_array()
+            .expect("folders")
+            .iter()
+            .any(|folder| folder["id"] == list_files_folder),
+        "{children}"
+    );
+}

@@ -2,7 +2,9 @@
 //!
 //! The zip is really unpacked: connection files become connection shells, recipe files become
 //! stopped recipes whose `config[].account_id` points at the imported connections. Re-importing
-//! updates by name within the folder. A running recipe that the package would change blocks the
+//! updates by name within the folder. Root-folder assets (`"root_folder": true`) go into
+//! `folder_id_for_home_assets`, which such a package needs and which cannot be the Home folder.
+//! A running recipe that the package would change blocks the
 //! import unless `restart_recipes=true`, in which case it is stopped, updated and started again.
 
 use std::collections::{BTreeMap, HashMap};
@@ -42,6 +44,18 @@ pub async fn create(
         );
     };
     let restart = query.get("restart_recipes").map(String::as_str) == Some("true");
+    let home_assets_folder = match query.get("folder_id_for_home_assets") {
+        None => None,
+        Some(text) => match text.parse::<u64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "Bad request: `folder_id_for_home_assets` must be a number",
+                );
+            }
+        },
+    };
     let contents = match read_package(&body) {
         Ok(contents) => contents,
         Err(reason) => {
@@ -60,10 +74,31 @@ pub async fn create(
         if !exists {
             return not_found();
         }
+        let home_assets_exists = home_assets_folder.is_none_or(|home_assets| {
+            account
+                .customers
+                .get(&id)
+                .is_some_and(|customer| customer.folders.contains_key(&home_assets))
+        });
+        if !home_assets_exists {
+            return not_found();
+        }
         let import_id = account.allocate_id();
         // The package as this workspace reads it: its custom connectors by this workspace's ids.
-        let outcome = with_workspace_connectors(account, id, &contents)
-            .and_then(|contents| import_package(account, id, folder_id, &contents, restart));
+        let outcome = check_home_assets(account, id, &contents, home_assets_folder)
+            .and_then(|()| with_workspace_connectors(account, id, &contents))
+            .and_then(|contents| {
+                import_package(
+                    account,
+                    id,
+                    Targets {
+                        folder: folder_id,
+                        home_assets: home_assets_folder,
+                    },
+                    &contents,
+                    restart,
+                )
+            });
         let (final_status, failure, recipe_status) = match outcome {
             Ok(recipe_status) => ("completed", None, recipe_status),
             Err(reason) => ("failed", Some(reason), Vec::new()),
@@ -130,14 +165,57 @@ pub async fn show(
     })
 }
 
+/// Where an import puts the package: `folder_id`, and `folder_id_for_home_assets` for its
+/// root-folder assets.
+#[derive(Clone, Copy)]
+struct Targets {
+    folder: u64,
+    home_assets: Option<u64>,
+}
+
+impl Targets {
+    /// The folder an asset's folder path starts from.
+    fn base(self, root_folder: bool) -> u64 {
+        match self.home_assets {
+            Some(home_assets) if root_folder => home_assets,
+            _ => self.folder,
+        }
+    }
+}
+
+/// Refuses, changing nothing, a package with root-folder assets imported without
+/// `folder_id_for_home_assets`, or with the workspace's Home folder as that folder.
+fn check_home_assets(
+    account: &AccountState,
+    customer_id: u64,
+    contents: &PackageContents,
+    home_assets_folder: Option<u64>,
+) -> Result<(), String> {
+    let home = account
+        .customers
+        .get(&customer_id)
+        .map(|customer| customer.home_folder_id);
+    match home_assets_folder {
+        Some(folder) if Some(folder) == home => Err(
+            "folder_id_for_home_assets cannot be the root (Home) folder; give a project".to_owned(),
+        ),
+        None if !contents.root_folder_paths.is_empty() => Err(format!(
+            "The package contains root folder assets ({}); folder_id_for_home_assets is required",
+            contents.root_folder_paths.join(", ")
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Applies the package to the workspace, or changes nothing and says why it failed.
 fn import_package(
     account: &mut AccountState,
     customer_id: u64,
-    target_folder: u64,
+    targets: Targets,
     contents: &PackageContents,
     restart: bool,
 ) -> Result<Vec<RecipeImportStatus>, String> {
+    let target_folder = targets.folder;
     // First, without changing anything: Workato refuses an import while any recipe in the
     // target folder's tree is running, unless `restart_recipes` is true.
     if !restart && let Some(customer) = account.customers.get(&customer_id) {
@@ -186,29 +264,36 @@ fn import_package(
         live.insert(adapter.slug.clone(), provider);
     }
     let contents = &with_live_providers(contents, &live);
-    // Folders, created as needed, for every path in the package.
-    let mut paths: Vec<&Vec<String>> = contents
+    // Folders, created as needed, for every path in the package, from the target folder or,
+    // for a root-folder asset, from the folder for Home assets.
+    let mut paths: Vec<(u64, &Vec<String>)> = contents
         .connections
         .iter()
-        .map(|c| &c.folder_path)
-        .chain(contents.recipes.iter().map(|r| &r.folder_path))
+        .map(|c| (targets.base(c.root_folder), &c.folder_path))
+        .chain(
+            contents
+                .recipes
+                .iter()
+                .map(|r| (targets.base(r.root_folder), &r.folder_path)),
+        )
         .collect();
     paths.sort();
     paths.dedup();
-    let mut folder_of: BTreeMap<Vec<String>, u64> = BTreeMap::new();
-    for path in paths {
-        let folder = ensure_folder(account, customer_id, target_folder, path, &now);
-        folder_of.insert(path.clone(), folder);
+    let mut folder_of: BTreeMap<(u64, Vec<String>), u64> = BTreeMap::new();
+    for (base, path) in paths {
+        let folder = ensure_folder(account, customer_id, base, path, &now);
+        folder_of.insert((base, path.clone()), folder);
     }
 
     // Connection shells, matched by name within their folder.
     let mut connection_by_zip: HashMap<&str, u64> = HashMap::new();
     let mut connection_by_name: HashMap<&str, u64> = HashMap::new();
     for packaged in &contents.connections {
+        let base = targets.base(packaged.root_folder);
         let folder = folder_of
-            .get(&packaged.folder_path)
+            .get(&(base, packaged.folder_path.clone()))
             .copied()
-            .unwrap_or(target_folder);
+            .unwrap_or(base);
         let existing = account.customers.get(&customer_id).and_then(|customer| {
             customer
                 .connections
@@ -253,10 +338,11 @@ fn import_package(
     // Recipes: created stopped, or updated in place by name.
     let mut statuses = Vec::new();
     for packaged in &contents.recipes {
+        let base = targets.base(packaged.root_folder);
         let folder = folder_of
-            .get(&packaged.folder_path)
+            .get(&(base, packaged.folder_path.clone()))
             .copied()
-            .unwrap_or(target_folder);
+            .unwrap_or(base);
         let config: Vec<ConfigEntry> = packaged
             .config
             .iter()
