@@ -1956,8 +1956,17 @@ async fn import_custom_connector(ctx: &SimContext, external_id: &str) -> (String
     let project = create_folder(ctx, &customer, "Ledger Sync", None).await["id"]
         .as_u64()
         .expect("folder id");
+    // The package's root-folder asset goes into a project of its own.
+    let home = create_folder(ctx, &customer, "Ledger Sync Home", None).await["id"]
+        .as_u64()
+        .expect("folder id");
     let zip = custom_connector_package_zip();
-    let outcome = import(ctx, &customer, project, zip, false).await;
+    let query =
+        format!("?folder_id={project}&restart_recipes=false&folder_id_for_home_assets={home}");
+    let (status, started) = post_import(ctx, &customer, &query, zip).await;
+    assert_eq!(status, 200, "{started}");
+    let import_id = started["id"].as_u64().expect("import id");
+    let outcome = wait_for_import(ctx, &customer, import_id).await;
     assert_eq!(outcome["status"], "completed", "{outcome}");
     let connections = list_connections(ctx, &customer, "").await;
     let provider = named(&connections, "Northwind Ledger")["provider"]
@@ -2002,7 +2011,20 @@ async fn an_imported_custom_connector_gets_the_workspace_own_id_everywhere() {
     authorize(&ctx, partner).await;
     let archive_id = archive["id"].as_u64().expect("id");
     assert_eq!(start_recipe(&ctx, &first, archive_id).await.0, 200);
-    let outcome = import(&ctx, &first, project, custom_connector_package_zip(), true).await;
+    let (_, folders) = ctx.get(&format!("{first}/folders")).await;
+    let home = folders["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|folder| folder["name"] == "Ledger Sync Home")
+        .and_then(|folder| folder["id"].as_u64())
+        .expect("the home-assets project");
+    let query =
+        format!("?folder_id={project}&restart_recipes=true&folder_id_for_home_assets={home}");
+    let (status, started) = post_import(&ctx, &first, &query, custom_connector_package_zip()).await;
+    assert_eq!(status, 200, "{started}");
+    let import_id = started["id"].as_u64().expect("import id");
+    let outcome = wait_for_import(&ctx, &first, import_id).await;
     assert_eq!(outcome["status"], "completed", "{outcome}");
     let result = outcome["recipe_status"]
         .as_array()
