@@ -138,20 +138,7 @@ pub(super) async fn execute(
                 Some(name) => name.clone(),
                 None => desired_manifest(options, manifest)?.folder.clone(),
             };
-            let folder = match client.create_folder(id, &name, None).await {
-                Ok(folder) => folder,
-                Err(error) if error.is_outcome_unknown() => {
-                    let existing = client.list_folders(id, None).await.map_err(describe)?;
-                    match existing.into_iter().find(|f| f.name == name) {
-                        Some(folder) => folder,
-                        None => client
-                            .create_folder(id, &name, None)
-                            .await
-                            .map_err(describe)?,
-                    }
-                }
-                Err(error) => return Err(describe(error)),
-            };
+            let folder = create_project(client, id, &name).await?;
             state.folders.insert(manifest.clone(), folder.id);
             let mut properties = BTreeMap::new();
             properties.insert(property::folder(manifest), folder.id.to_string());
@@ -244,6 +231,32 @@ pub(super) async fn execute(
     }
 }
 
+/// Creates a project (a top-level folder) named `name`. When the answer was lost, the projects
+/// are listed first and one of that name is taken: never a second copy.
+async fn create_project(
+    client: &Client,
+    customer: u64,
+    name: &str,
+) -> Result<crate::workato::wire::Folder, String> {
+    match client.create_folder(customer, name, None).await {
+        Ok(folder) => Ok(folder),
+        Err(error) if error.is_outcome_unknown() => {
+            let existing = client
+                .list_folders(customer, None)
+                .await
+                .map_err(describe)?;
+            match existing.into_iter().find(|f| f.name == name) {
+                Some(folder) => Ok(folder),
+                None => client
+                    .create_folder(customer, name, None)
+                    .await
+                    .map_err(describe),
+            }
+        }
+        Err(error) => Err(describe(error)),
+    }
+}
+
 fn customer_id(state: &CustomerState) -> Result<u64, String> {
     state.customer_id.ok_or_else(|| {
         "the customer does not exist (its creation failed or was skipped)".to_owned()
@@ -298,20 +311,7 @@ async fn create_home_assets_folder(
             .clone()
             .ok_or_else(|| format!("manifest `{manifest}` names no `home_assets_folder`"))?,
     };
-    let folder = match client.create_folder(id, &name, None).await {
-        Ok(folder) => folder,
-        Err(error) if error.is_outcome_unknown() => {
-            let existing = client.list_folders(id, None).await.map_err(describe)?;
-            match existing.into_iter().find(|f| f.name == name) {
-                Some(folder) => folder,
-                None => client
-                    .create_folder(id, &name, None)
-                    .await
-                    .map_err(describe)?,
-            }
-        }
-        Err(error) => return Err(describe(error)),
-    };
+    let folder = create_project(client, id, &name).await?;
     state
         .home_assets_folders
         .insert(manifest.to_owned(), folder.id);

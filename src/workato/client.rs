@@ -397,26 +397,6 @@ impl Client {
         self.object(request).await
     }
 
-    /// Renames a folder.
-    pub async fn rename_folder<'c>(
-        &self,
-        customer: impl Into<CustomerRef<'c>>,
-        folder_id: u64,
-        name: &str,
-    ) -> Result<Folder, ClientError> {
-        let request = Request::new(
-            EndpointFamily::Folders,
-            Method::PUT,
-            format!(
-                "/managed_users/{}/folders/{folder_id}",
-                customer.into().segment()
-            ),
-            Replay::Idempotent,
-        )
-        .json(&json!({ "name": name }));
-        self.object(request).await
-    }
-
     /// Renames a project (a top-level folder) through the projects route, which is the one that
     /// handles projects (`PUT …/projects/:project_id`).
     pub async fn rename_project<'c>(
