@@ -39,6 +39,20 @@ pub enum Command {
         after_help = "Exit codes: 0 in sync, 1 error, 2 actionable drift (apply would write, or something is blocked), 3 only end users still to authorize."
     )]
     Drift(DriftArgs),
+    /// Connection-widget links for a customer's end users who still have to authorize.
+    #[command(
+        after_help = "Exit codes: 0 success (end users whose connection does not exist yet are listed without a link); 1 error: bad input, `workato.vendor_id` or `WORKATO_JWT_PRIVATE_KEY` missing or unusable, the customer not in Workato, a failure talking to Workato, or, with --create-missing, a connection that could not be created.
+
+Each link carries a token meant for one use: make links when the page that shows the widget loads, on your server, never ahead of time.
+
+Examples:
+  # every end user of acme-001 who still has to connect, as JSON for your backend
+  WORKATO_JWT_PRIVATE_KEY=./jwt-private.pem embedctl links --customer acme-001 --format json
+
+  # one end user, creating their missing connections first
+  embedctl links --customer acme-001 --user user-a --create-missing --origin https://app.example.com"
+    )]
+    Links(LinksArgs),
     /// Print the JSON Schema of the desired-state file.
     Schema,
     /// The local Workato Embedded simulator.
@@ -234,6 +248,47 @@ pub struct DriftArgs {
     /// Limit the run to these customers (repeatable).
     #[arg(long = "customer", value_name = "EXT")]
     pub customers: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Output formats of `links`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LinksFormat {
+    /// One line per connection: end user, connection, link.
+    Text,
+    /// One JSON document: `{"customer", "customer_id", "links": […]}` (docs/commands.md).
+    Json,
+}
+
+/// Flags of `embedctl links`.
+#[derive(Debug, clap::Args)]
+pub struct LinksArgs {
+    /// The desired-state file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        default_value = "embedctl.yaml"
+    )]
+    pub file: PathBuf,
+    /// The customer (its `external_id` in the file).
+    #[arg(long, value_name = "EXT")]
+    pub customer: String,
+    /// Only this end user (an `id` of the customer's `runtime_users`; repeatable).
+    #[arg(long = "user", value_name = "ID")]
+    pub users: Vec<String>,
+    /// The origin of the page that hosts the widget (e.g. `https://app.example.com`), put in
+    /// the token's `origin` claim; needed when Workato knows several origins of yours.
+    #[arg(long, value_name = "URL", value_parser = crate::links::parse_origin)]
+    pub origin: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LinksFormat::Text)]
+    pub format: LinksFormat,
+    /// First create the end users' runtime connections that do not exist yet (as apply would,
+    /// after checking live that the customer's integration is set up).
+    #[arg(long)]
+    pub create_missing: bool,
     #[command(flatten)]
     pub target: TargetArgs,
 }

@@ -234,7 +234,7 @@ pub const MAX_SECRET_FILE_BYTES: u64 = 1024 * 1024;
 
 /// A secret file's text: a regular file (a FIFO would block, a device never end) of at most
 /// `MAX_SECRET_FILE_BYTES`, in UTF-8. The error says why not, never what it holds.
-fn read_bounded(path: &Path) -> Result<String, &'static str> {
+pub(crate) fn read_bounded(path: &Path) -> Result<String, &'static str> {
     use std::io::Read;
     let metadata = std::fs::metadata(path).map_err(|_| "cannot be read")?;
     if !metadata.is_file() {

@@ -18,6 +18,9 @@ pub const EMBEDCTL_RATE_SHARE: &str = "EMBEDCTL_RATE_SHARE";
 /// Testing only: divides every duration derived from Workato's clock.
 pub const EMBEDCTL_TIME_SCALE: &str = "EMBEDCTL_TIME_SCALE";
 
+/// The RSA private key that signs connection-widget links (`links`): PEM text or a path.
+pub const WORKATO_JWT_PRIVATE_KEY: &str = "WORKATO_JWT_PRIVATE_KEY";
+
 /// One variable of this process's environment; `None` when unset or not UTF-8. Also what
 /// `{ env: NAME }` credentials are read with.
 pub fn process(name: &str) -> Option<String> {
@@ -38,6 +41,9 @@ pub struct Settings {
     pub rate_share: f64,
     /// `EMBEDCTL_TIME_SCALE`, when set.
     pub time_scale: Option<f64>,
+    /// `WORKATO_JWT_PRIVATE_KEY`, when set and not blank (its `Debug` prints no value; read
+    /// and checked by `links` only).
+    pub jwt_private_key: Option<crate::links::KeySetting>,
 }
 
 impl Settings {
@@ -57,6 +63,9 @@ impl Settings {
             fingerprint_key: lookup(EMBEDCTL_FINGERPRINT_KEY).filter(|key| !key.is_empty()),
             rate_share: parse_rate_share(lookup(EMBEDCTL_RATE_SHARE).as_deref())?,
             time_scale,
+            jwt_private_key: lookup(WORKATO_JWT_PRIVATE_KEY)
+                .filter(|value| !value.trim().is_empty())
+                .map(crate::links::KeySetting::new),
         })
     }
 }

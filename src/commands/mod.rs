@@ -2,6 +2,7 @@
 
 mod apply;
 mod drift;
+mod links;
 mod plan;
 mod schema;
 mod session;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Plan(args) => plan::run(&args),
         Command::Drift(args) => drift::run(&args),
         Command::Apply(args) => apply::run(&args),
+        Command::Links(args) => links::run(&args),
         Command::Sim(SimCommand::Serve(args)) => sim::serve(&args),
     }
 }

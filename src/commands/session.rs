@@ -1,5 +1,6 @@
-//! What `plan` and `drift` share: read the file, resolve it, connect (to Workato or an
-//! in-process simulator), observe, diff.
+//! What `plan`, `drift`, `apply` and `links` share: read the file, resolve it, connect (to
+//! Workato or an in-process simulator), observe, diff. `prepare` does everything before the first
+//! request, so that a command can check its own inputs before anything is sent.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,29 @@ pub struct RunOptions<'a> {
 
 /// Loads, resolves, observes and diffs. Diagnostics and warnings of the file go to stderr.
 pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop> {
+    prepare(&options)?.observe(options.customers).await
+}
+
+/// The file loaded, checked and resolved, and the settings read: everything a run knows before
+/// its first request, so that a command can refuse bad input before anything is sent.
+pub struct Prepared {
+    pub desired: Desired,
+    pub file_bytes: Vec<u8>,
+    pub settings: Settings,
+    /// Every secret value of the run; the client redacts them from whatever Workato sends back.
+    /// A command adds its own secrets here before `observe`.
+    pub secrets: Secrets,
+    pub fingerprint_key: Option<String>,
+    /// `workato.vendor_id` of the file, when it is set.
+    pub vendor_id: Option<String>,
+    region: Option<&'static str>,
+    file_base_url: Option<String>,
+    sim_state: Option<PathBuf>,
+}
+
+/// Loads the file (its diagnostics and warnings go to stderr), checks the `--customer` values,
+/// reads the settings and resolves the file's credentials. No request is made.
+pub fn prepare(options: &RunOptions<'_>) -> Result<Prepared, Stop> {
     let color = super::stderr_has_color();
     let loaded = match desired_file::load(options.file) {
         Ok(loaded) => loaded,
@@ -150,71 +174,110 @@ pub async fn observe_and_diff(options: RunOptions<'_>) -> Result<Observed, Stop>
     }
 
     let workato = loaded.file.workato.as_ref().map(|w| &w.value);
-    let region = workato
-        .and_then(|w| w.region.as_ref())
-        .map(|r| r.value.name());
-    let base_url = workato
-        .and_then(|w| w.base_url.as_ref())
-        .map(|u| u.value.as_str());
-
-    let (client, running, target_label) = match &options.target.sim {
-        Some(state_path) => {
-            let account =
-                Simulator::load_state(state_path).map_err(|error| Stop(error.to_string()))?;
-            // The in-process simulator and the client share one clock scale, so a demo apply
-            // is not paced at Workato's real limits; the plan's budget still quotes those.
-            let time_scale = settings.time_scale.unwrap_or(SIM_TIME_SCALE);
-            let sim_options = SimOptions {
-                time_scale,
-                ..SimOptions::default()
-            };
-            let running = RunningSimulator::start(Simulator::new(account, sim_options))
-                .await
-                .map_err(|error| Stop(format!("cannot start the in-process simulator: {error}")))?;
-            let mut config = ClientConfig::new(running.base_url(), ApiToken::new("embedctl-sim"))
-                .map_err(|error| Stop(error.to_string()))?;
-            config.time_scale = time_scale;
-            config.retry = RetryPolicy::standard().scaled(time_scale);
-            config.secrets = secrets.clone();
-            let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;
-            (
-                client,
-                Some(running),
-                format!("sim:{}", canonical(state_path).display()),
-            )
-        }
-        None => {
-            let mut config = ClientConfig::from_settings(region, base_url, &settings)
-                .map_err(|error| Stop(error.to_string()))?;
-            config.secrets = secrets.clone();
-            let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;
-            let label = client.base_url().to_owned();
-            (client, None, label)
-        }
-    };
-    let observed = observe(&client, &desired, options.customers).await;
-    let live = match observed {
-        Ok(live) => live,
-        Err(error) => {
-            if let Some(running) = running {
-                let _ = running.stop().await;
-            }
-            return Err(Stop(format!("cannot read Workato: {error}")));
-        }
-    };
-    let plan = diff(&desired, &live);
-    let budget = budget_of(&plan.changes, client.rate_share());
-    Ok(Observed {
+    Ok(Prepared {
         desired,
-        live,
-        plan,
-        budget,
-        target_label,
         file_bytes,
-        client,
-        simulator: running,
+        settings,
+        secrets,
         fingerprint_key,
+        vendor_id: workato
+            .and_then(|w| w.vendor_id.as_ref())
+            .map(|id| id.value.clone()),
+        region: workato
+            .and_then(|w| w.region.as_ref())
+            .map(|r| r.value.name()),
+        file_base_url: workato
+            .and_then(|w| w.base_url.as_ref())
+            .map(|u| u.value.clone()),
+        sim_state: options.target.sim.clone(),
     })
+}
+
+impl Prepared {
+    /// Connects (to Workato, or to an in-process simulator under `--sim`), observes the
+    /// customers (all of the file's when `customers` is empty) and diffs.
+    pub async fn observe(self, customers: &[String]) -> Result<Observed, Stop> {
+        let Prepared {
+            desired,
+            file_bytes,
+            settings,
+            secrets,
+            fingerprint_key,
+            vendor_id: _,
+            region,
+            file_base_url,
+            sim_state,
+        } = self;
+        let (client, running, target_label) = match &sim_state {
+            Some(state_path) => {
+                let account =
+                    Simulator::load_state(state_path).map_err(|error| Stop(error.to_string()))?;
+                // The in-process simulator and the client share one clock scale, so a demo apply
+                // is not paced at Workato's real limits; the plan's budget still quotes those.
+                let time_scale = settings.time_scale.unwrap_or(SIM_TIME_SCALE);
+                let sim_options = SimOptions {
+                    time_scale,
+                    ..SimOptions::default()
+                };
+                let running = RunningSimulator::start(Simulator::new(account, sim_options))
+                    .await
+                    .map_err(|error| {
+                        Stop(format!("cannot start the in-process simulator: {error}"))
+                    })?;
+                let mut config =
+                    ClientConfig::new(running.base_url(), ApiToken::new("embedctl-sim"))
+                        .map_err(|error| Stop(error.to_string()))?;
+                config.time_scale = time_scale;
+                config.retry = RetryPolicy::standard().scaled(time_scale);
+                config.secrets = secrets.clone();
+                let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;
+                (
+                    client,
+                    Some(running),
+                    format!("sim:{}", canonical(state_path).display()),
+                )
+            }
+            None => {
+                let mut config =
+                    ClientConfig::from_settings(region, file_base_url.as_deref(), &settings)
+                        .map_err(|error| Stop(error.to_string()))?;
+                config.secrets = secrets.clone();
+                let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;
+                let label = client.base_url().to_owned();
+                (client, None, label)
+            }
+        };
+        let mut observed = Observed {
+            desired,
+            live: Live::default(),
+            plan: Plan::default(),
+            budget: budget_of(&[], client.rate_share()),
+            target_label,
+            file_bytes,
+            client,
+            simulator: running,
+            fingerprint_key,
+        };
+        if let Err(stop) = observed.refresh(customers).await {
+            observed.finish().await;
+            return Err(stop);
+        }
+        Ok(observed)
+    }
+}
+
+impl Observed {
+    /// Reads Workato again and diffs afresh, with the same client: what a command that wrote
+    /// something sees next.
+    pub async fn refresh(&mut self, customers: &[String]) -> Result<(), Stop> {
+        let live = observe(&self.client, &self.desired, customers)
+            .await
+            .map_err(|error| Stop(format!("cannot read Workato: {error}")))?;
+        self.plan = diff(&self.desired, &live);
+        self.budget = budget_of(&self.plan.changes, self.client.rate_share());
+        self.live = live;
+        Ok(())
+    }
 }
 
 /// The absolute path of a state file that may not exist yet.
