@@ -5,6 +5,7 @@ mod client;
 mod context;
 mod examples;
 mod hostile;
+mod links;
 mod plan_custom_connectors;
 mod plan_e2e;
 mod plan_properties;

@@ -44,7 +44,7 @@ async fn serve(state: AccountState, token: &str) -> RunningSimulator {
 }
 
 /// Runs the binary from async code while the simulator keeps serving.
-async fn embedctl_async(dir: &Path, args: &[&str], env: Env<'_>) -> Outcome {
+pub async fn embedctl_async(dir: &Path, args: &[&str], env: Env<'_>) -> Outcome {
     let dir = dir.to_path_buf();
     let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
     let env: Vec<(String, String)> = env

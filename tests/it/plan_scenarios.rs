@@ -818,7 +818,7 @@ pub fn pending(document: &Value) -> Vec<String> {
 
 /// Adds a fourth end user to Acme: a new user whose runtime connections the plan must create,
 /// so that a closed phase-4 gate has something to block.
-fn add_user_d(workspace: &Workspace) {
+pub fn add_user_d(workspace: &Workspace) {
     workspace.edit(
         "embedctl.yaml",
         "      - id: user-c-external-id\n",
