@@ -538,6 +538,80 @@ fn create_missing_with_the_gate_closed_live_creates_nothing() {
     });
 }
 
+/// A customer Workato does not have yet is an error; a customer whose manifest's folder is gone
+/// gets no links, each with the reason, and `--create-missing` leaves that to apply.
+#[test]
+fn customers_and_folders_that_do_not_exist_yet() {
+    let workspace = Workspace::copy_of("quickstart");
+    // The bundled account: acme-001 half set up, globex-002 not there at all.
+    std::fs::copy(workspace.file("workato-state.json"), workspace.state()).expect("a state");
+    let env: Env<'_> = &[("WORKATO_JWT_PRIVATE_KEY", &pkcs8_path())];
+    let args = [
+        "links",
+        "-f",
+        "embedctl.yaml",
+        "--sim",
+        "state.json",
+        "--customer",
+        "globex-002",
+    ];
+    let outcome = workspace.run(&args, env);
+    assert_eq!(outcome.code, 1, "{}", outcome.transcript());
+    assert_eq!(outcome.stdout, "");
+    assert!(
+        outcome
+            .stderr
+            .contains("customer `globex-002` does not exist in Workato yet")
+            && outcome
+                .stderr
+                .contains("run `embedctl apply --customer globex-002` first"),
+        "{}",
+        outcome.stderr
+    );
+
+    // acme-001 with nothing but its Home folder.
+    let mut state: Value =
+        serde_json::from_str(&std::fs::read_to_string(workspace.state()).expect("a state"))
+            .expect("JSON");
+    let acme = state["customers"]
+        .as_object_mut()
+        .and_then(|customers| {
+            customers
+                .values_mut()
+                .find(|c| c["external_id"] == "acme-001")
+        })
+        .expect("acme-001 in the bundled account");
+    let home = acme["home_folder_id"].clone();
+    if let Some(folders) = acme["folders"].as_object_mut() {
+        folders.retain(|_, folder| folder["id"] == home);
+    }
+    for emptied in ["connections", "recipes", "imports", "properties"] {
+        acme[emptied] = json!({});
+    }
+    let text = serde_json::to_string_pretty(&state).expect("JSON");
+    std::fs::write(workspace.state(), &text).expect("a writable state");
+    let outcome = links(&workspace, &["--create-missing", "--format", "json"], env);
+    assert_eq!(outcome.code, 1, "{}", outcome.transcript());
+    let document = json_of(&outcome);
+    let entries = document["links"].as_array().expect("links");
+    assert_eq!(entries.len(), 6, "{document:#}");
+    for entry in entries {
+        assert_eq!(entry["url"], Value::Null);
+        assert_eq!(entry["missing"], true);
+        let why = entry["no_link_because"].as_str().unwrap_or_default();
+        assert!(
+            why.contains("nor does the folder of manifest `files-sync`: run `embedctl apply`"),
+            "{why}"
+        );
+    }
+    assert!(!outcome.stderr.contains("Creating"), "{}", outcome.stderr);
+    assert_eq!(
+        std::fs::read_to_string(workspace.state()).expect("a state"),
+        text,
+        "nothing was written"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output
 
