@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use embedctl::plan::{
-    Action, ApiBudget, Change, Kind, PendingUser, Plan, Reason, SkippedCustomer, Subject, Target,
-    Unmanaged, budget_of,
+    Action, ApiBudget, Change, Kind, PendingStatus, PendingUser, Plan, Reason, SkippedCustomer,
+    Subject, Target, Unmanaged, budget_of,
 };
 use embedctl::render::{Format, RenderContext, markdown, render};
 use serde_json::{Value, json};
@@ -96,6 +96,8 @@ fn pending(
         connection: connection.to_owned(),
         recipe_function: recipe_function.map(str::to_owned),
         connection_id,
+        status: PendingStatus::NeverConnected,
+        authorization_error: None,
         reason: Reason::RuntimeConnectionPending,
     }
 }
@@ -491,6 +493,7 @@ fn context(color: bool) -> RenderContext {
             ("properties_list".to_owned(), 1),
             ("recipes_read".to_owned(), 1),
         ]),
+        show_pending: false,
     }
 }
 
