@@ -214,8 +214,7 @@ pub(super) async fn execute(
                 .iter()
                 .any(|c| Some(c.id) != old && c.name == name && c.parent_id == parent_id);
             if !has_right {
-                create_runtime_connection(client, user, parent_id, provider, change, state)
-                    .await?;
+                create_runtime_connection(client, user, parent_id, provider, change, state).await?;
             }
             match old {
                 Some(old) => retire_connection(client, id, old).await,
