@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::HomeAssetsRef;
 use super::{
-    Action, Change, Kind, ParentRef, PendingStatus, PendingUser, Plan, ProviderRef, Reason,
+    Action, Change, Kind, Note, ParentRef, PendingStatus, PendingUser, Plan, ProviderRef, Reason,
     SkippedCustomer, Subject, Target, Unmanaged,
 };
 use crate::credentials::short_fingerprint;
@@ -246,14 +246,13 @@ impl<'a> CustomerDiff<'a> {
                 .chain(matched.passed_over.iter().copied())
                 .map(|id| id.to_string())
                 .collect();
-            self.plan.notes.push(format!(
-                "customer `{}`: {} connections are named \"{}\" ({}): embedctl uses {}; delete or rename the others",
-                self.customer.external_id,
+            self.plan.notes.push(Note::customer(&self.customer.external_id, format!(
+                "{} connections are named \"{}\" ({}): embedctl uses {}; delete or rename the others",
                 ids.len(),
                 connection.name,
                 ids.join(", "),
                 ids[0]
-            ));
+            )));
         }
         matched.found
     }
@@ -621,9 +620,11 @@ impl<'a> CustomerDiff<'a> {
                 }
                 CredentialState::Unknown { why } => {
                     if recorded.is_some() && authorized_now && !import_planned {
-                        self.plan.notes.push(format!(
-                            "customer `{}`: credentials of `{reference}` not compared ({why}); `plan --out` and `apply` need them",
-                            self.customer.external_id
+                        self.plan.notes.push(Note::customer(
+                            &self.customer.external_id,
+                            format!(
+                                "credentials of `{reference}` not compared ({why}); `plan --out` and `apply` need them"
+                            ),
                         ));
                         Ok(())
                     } else {

@@ -32,7 +32,36 @@ pub struct Plan {
     /// Customers skipped in this version (Embedded environments), with why.
     pub skipped: Vec<SkippedCustomer>,
     /// Things the reader should know that change nothing (e.g. credentials not compared).
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
+}
+
+/// Something the reader should know that changes nothing, about one customer or the run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// The customer it concerns, if one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    /// What to know, without the customer: the same message for many customers is printed
+    /// once in text, with how many it concerns.
+    pub message: String,
+}
+
+impl Note {
+    /// A note about one customer.
+    pub fn customer(customer: &str, message: String) -> Note {
+        Note {
+            customer: Some(customer.to_owned()),
+            message,
+        }
+    }
+
+    /// The note as one sentence: ``customer `acme-001`: credentials of … not compared``.
+    pub fn sentence(&self) -> String {
+        match &self.customer {
+            Some(customer) => format!("customer `{customer}`: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
 }
 
 /// One change: what it is about (`subject`), what it does, and everything apply needs to carry

@@ -2,7 +2,7 @@
 
 use super::RenderContext;
 use super::group::{Entry, by_customer};
-use super::words::{more_pending_line, pending_why, printable};
+use super::words::{more_pending_line, note_lines, pending_why, printable};
 use crate::plan::{ApiBudget, Change, Plan};
 
 /// What a drift check found.
@@ -138,7 +138,7 @@ pub fn text(plan: &Plan, class: DriftClass, show_pending: bool) -> String {
             ));
         }
     }
-    for note in &plan.notes {
+    for note in note_lines(&plan.notes) {
         out.push_str(&format!("\nnote: {note}\n"));
     }
     out

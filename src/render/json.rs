@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 
 use super::RenderContext;
 use crate::plan::{
-    Action, ApiBudget, Change, FORMAT_VERSION, Kind, PendingStatus, PendingUser, Plan, Reason,
-    SkippedCustomer, Unmanaged,
+    Action, ApiBudget, Change, FORMAT_VERSION, Kind, Note, PendingStatus, PendingUser, Plan,
+    Reason, SkippedCustomer, Unmanaged,
 };
 
 /// The plan as a JSON document: pretty-printed, keys in a fixed order, ending with a newline.
@@ -86,7 +86,7 @@ struct PlanDocument<'a> {
     /// Customers this version leaves alone, with why.
     skipped: Vec<SkippedEntry<'a>>,
     /// Things the reader should know that change nothing.
-    notes: &'a [String],
+    notes: Vec<String>,
     /// The counts of the summary line.
     summary: SummaryDocument,
     /// The calls apply needs and the least time Workato's published limits allow for them.
@@ -234,7 +234,7 @@ impl<'a> PlanDocument<'a> {
             pending_users: plan.pending_users.iter().map(PendingEntry::new).collect(),
             unmanaged: plan.unmanaged.iter().map(UnmanagedEntry::new).collect(),
             skipped: plan.skipped.iter().map(SkippedEntry::new).collect(),
-            notes: &plan.notes,
+            notes: plan.notes.iter().map(Note::sentence).collect(),
             summary: SummaryDocument {
                 create: summary.create as u64,
                 update: summary.update as u64,

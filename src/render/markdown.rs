@@ -21,8 +21,8 @@ use super::field::{changed_field_names, field_lines};
 use super::group::{CustomerPlan, Entry, by_customer};
 use super::words::{
     BLOCKED_MARKER, PENDING_MARKER, budget_line, change_consequence, count, counted,
-    customer_counts, headline, more_pending_line, observed_line, pending_headline, phase_heading,
-    printable, summary_line, unmanaged_headline,
+    customer_counts, headline, more_pending_line, note_lines, observed_line, pending_headline,
+    phase_heading, printable, summary_line, unmanaged_headline,
 };
 use crate::plan::{Action, ApiBudget, Change, Plan};
 
@@ -339,8 +339,8 @@ impl Comment<'_> {
             return String::new();
         }
         let mut out = String::from("**Notes**\n\n");
-        for note in &self.plan.notes {
-            let _ = writeln!(out, "- {}", sentence(note));
+        for note in note_lines(&self.plan.notes) {
+            let _ = writeln!(out, "- {}", sentence(&note));
         }
         out.push('\n');
         out

@@ -26,7 +26,8 @@ use super::field::{FieldLine, LineStyle, field_lines};
 use super::group::{Entry, by_customer};
 use super::words::{
     BLOCKED_MARKER, PENDING_MARKER, budget_line, change_consequence, headline, more_pending_line,
-    observed_line, pending_headline, phase_heading, printable, summary_line, unmanaged_headline,
+    note_lines, observed_line, pending_headline, phase_heading, printable, summary_line,
+    unmanaged_headline,
 };
 use crate::plan::{Action, ApiBudget, Change, Plan};
 
@@ -97,8 +98,8 @@ pub fn render(plan: &Plan, budget: &ApiBudget, ctx: &RenderContext) -> String {
     }
     if !plan.notes.is_empty() {
         let _ = writeln!(out, "{}", paint.style(HEADING, "Notes"));
-        for note in &plan.notes {
-            let _ = writeln!(out, "  - {}", printable(note));
+        for note in note_lines(&plan.notes) {
+            let _ = writeln!(out, "  - {}", printable(&note));
         }
         out.push('\n');
     }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::plan::{
-    Action, ApiBudget, Change, FamilyBudget, Kind, PendingStatus, PendingUser, Plan, Summary,
+    Action, ApiBudget, Change, FamilyBudget, Kind, Note, PendingStatus, PendingUser, Plan, Summary,
     Unmanaged,
 };
 
@@ -254,6 +254,50 @@ pub(crate) fn pending_why(pending: &PendingUser) -> String {
         },
         PendingStatus::Replaced => " again: its connection is replaced".to_owned(),
     }
+}
+
+/// The notes as sentences, a message repeated for several customers printed once with how many
+/// it concerns: ``1,000 customers (`acme-001`, `beta-002`, `c-003` and 997 more): credentials of
+/// `files-sync.crm` not compared …``.
+pub(crate) fn note_lines(notes: &[Note]) -> Vec<String> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut by_message: std::collections::HashMap<&str, Vec<&Note>> =
+        std::collections::HashMap::new();
+    for note in notes {
+        let group = by_message.entry(note.message.as_str()).or_default();
+        if group.is_empty() {
+            order.push(&note.message);
+        }
+        group.push(note);
+    }
+    order
+        .into_iter()
+        .map(|message| {
+            let group = &by_message[message];
+            let customers: Vec<&str> = group.iter().filter_map(|n| n.customer.as_deref()).collect();
+            if group.len() == 1 || customers.len() != group.len() {
+                return group[0].sentence();
+            }
+            const NAMED: usize = 3;
+            let mut named: Vec<String> = customers
+                .iter()
+                .take(NAMED)
+                .map(|c| format!("`{c}`"))
+                .collect();
+            let mut list = if customers.len() > NAMED {
+                format!(
+                    "{} and {} more",
+                    named.join(", "),
+                    count((customers.len() - NAMED) as u64)
+                )
+            } else {
+                let last = named.pop().unwrap_or_default();
+                format!("{} and {last}", named.join(", "))
+            };
+            list = format!("{} customers ({list})", count(customers.len() as u64));
+            format!("{list}: {message}")
+        })
+        .collect()
 }
 
 /// `and 1,980 more end users of files-sync.dropbox pending (--show-pending lists them all)`.

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use embedctl::plan::{
-    Action, ApiBudget, Change, Kind, PendingStatus, PendingUser, Plan, Reason, SkippedCustomer,
-    Subject, Target, Unmanaged, budget_of,
+    Action, ApiBudget, Change, Kind, Note, PendingStatus, PendingUser, Plan, Reason,
+    SkippedCustomer, Subject, Target, Unmanaged, budget_of,
 };
 use embedctl::render::{Format, RenderContext, markdown, render};
 use serde_json::{Value, json};
@@ -380,9 +380,21 @@ fn unmanaged() -> Plan {
             customer: "envs-005".to_owned(),
             why: "has Embedded environments, which this version does not manage".to_owned(),
         }],
-        notes: vec![
-            "customer `acme-001`: credentials of `files-sync.crm` not compared (`CRM_ACCESS_TOKEN` is not set); `plan --out` and `apply` need them".to_owned(),
-        ],
+        // One message for four customers: text and Markdown print it once, with the count.
+        notes: ["acme-001", "globex-002", "initech-003", "umbrella-004"]
+            .into_iter()
+            .map(|customer| {
+                Note::customer(
+                    customer,
+                    "credentials of `files-sync.crm` not compared (`CRM_ACCESS_TOKEN` is not set); `plan --out` and `apply` need them".to_owned(),
+                )
+            })
+            .chain([Note::customer(
+                "acme-001",
+                "2 connections are named \"CRM\" (7, 9): embedctl uses 7; delete or rename the others"
+                    .to_owned(),
+            )])
+            .collect(),
         ..Plan::default()
     }
 }
@@ -727,9 +739,11 @@ fn names_cannot_break_the_comment() {
 #[test]
 fn a_link_with_a_token_never_reaches_the_comment() {
     let mut plan = unmanaged();
-    plan.notes.push(
-        "end user `user-a`: https://app.example/widget?token=eyJhbGciOi authorize here".to_owned(),
-    );
+    plan.notes.push(Note {
+        customer: None,
+        message: "end user `user-a`: https://app.example/widget?token=eyJhbGciOi authorize here"
+            .to_owned(),
+    });
     let comment = rendered(&plan, Format::Markdown);
     assert!(comment.contains("(link withheld)"), "{comment}");
     assert_no_token_links(&comment);
