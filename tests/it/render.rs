@@ -839,3 +839,90 @@ fn assert_conforms(json: &str, name: &str) {
         problems.join("\n  ")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// End users at scale
+
+/// `customers` customers with `users` end users each, every one pending on the plain Dropbox
+/// connection and its "Get file" connection: nothing for apply to do.
+fn fleet_of_pending_users(customers: usize, users: usize) -> Plan {
+    let mut plan = Plan::default();
+    for c in 1..=customers {
+        let customer = format!("customer-{c:04}");
+        for u in 1..=users {
+            let user = format!("user-{u:03}");
+            for function in [None, Some("Get file")] {
+                plan.pending_users.push(pending(
+                    &customer,
+                    &user,
+                    "files-sync.dropbox",
+                    function,
+                    Some((c * 1_000 + u) as u64),
+                ));
+            }
+        }
+    }
+    plan
+}
+
+#[test]
+fn a_customer_with_many_pending_end_users_lists_twenty_then_a_count() {
+    let plan = fleet_of_pending_users(1, 23);
+    let text = rendered(&plan, Format::Text);
+    insta::assert_snapshot!("pending_users_capped_text", text);
+    let all = render(
+        &plan,
+        &budget(&plan),
+        &RenderContext {
+            show_pending: true,
+            ..context(false)
+        },
+        Format::Text,
+    );
+    assert_eq!(all.matches("has to authorize").count(), 46, "{all}");
+    assert!(!all.contains("more end users"), "{all}");
+}
+
+#[test]
+fn a_fleet_of_pending_end_users_fits_in_a_ci_log() {
+    // 1,000 customers × 100 end users × 2 connections: 200,000 entries, every one in JSON, at
+    // most twenty end users per customer and connection in text and Markdown.
+    let plan = fleet_of_pending_users(1_000, 100);
+    let text = rendered(&plan, Format::Text);
+    let lines = text.lines().count();
+    assert_eq!(text.matches("has to authorize").count(), 1_000 * 20 * 2);
+    assert_eq!(
+        text.matches(
+            "and 80 more end users of files-sync.dropbox pending (--show-pending lists them all)"
+        )
+        .count(),
+        1_000
+    );
+    assert!(
+        text.ends_with("No changes. Workato matches the file; 100,000 end users pending.\n"),
+        "{}",
+        &text[text.len().saturating_sub(300)..]
+    );
+    println!("text: {lines} lines, {} bytes", text.len());
+    let json: serde_json::Value =
+        serde_json::from_str(&rendered(&plan, Format::Json)).expect("JSON");
+    assert_eq!(
+        json["pending_users"].as_array().map(Vec::len),
+        Some(200_000)
+    );
+    let comment = rendered(&plan, Format::Markdown);
+    assert!(comment.chars().count() <= embedctl::render::markdown::MAX_CHARS);
+    use embedctl::render::drift::{DriftClass, text as drift_text};
+    let drift = drift_text(&plan, DriftClass::of(&plan), false);
+    assert!(drift.starts_with("No drift; end users still have to authorize"));
+    assert_eq!(
+        drift.lines().filter(|l| l.contains("  user-")).count(),
+        1_000 * 20 * 2
+    );
+    assert_eq!(drift.matches("and 80 more end users").count(), 1_000);
+    let everyone = drift_text(&plan, DriftClass::of(&plan), true);
+    assert_eq!(
+        everyone.lines().filter(|l| l.contains("  user-")).count(),
+        200_000
+    );
+}
