@@ -1008,6 +1008,7 @@ fn interpret(operation: &str, answer: &Answer, secrets: &Secrets) -> Result<Valu
 /// The fields of Workato's objects and answers that carry free text, which may repeat a request.
 const FREE_TEXT_FIELDS: &[&str] = &[
     "authorization_error",
+    "connection_lost_reason",
     "error",
     "errors",
     "message",
