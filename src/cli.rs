@@ -177,6 +177,10 @@ pub struct PlanArgs {
     /// Save the plan for `embedctl apply PLAN.json` (no secret is written).
     #[arg(long, value_name = "PLAN.json")]
     pub out: Option<PathBuf>,
+    /// List every end user still to authorize in text and Markdown (by default the first 20
+    /// per customer and connection, then a count); JSON always lists them all.
+    #[arg(long)]
+    pub show_pending: bool,
     /// Exit 2 when apply would write, 0 when it would not, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -224,6 +228,10 @@ pub struct ApplyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
     pub format: ApplyFormat,
+    /// List every end user still to authorize in text and Markdown (by default the first 20
+    /// per customer and connection, then a count); JSON always lists them all.
+    #[arg(long)]
+    pub show_pending: bool,
     /// Refuse a saved plan older than this many hours.
     #[arg(long, value_name = "HOURS", default_value_t = 24)]
     pub max_age: u64,
@@ -248,6 +256,10 @@ pub struct DriftArgs {
     /// Limit the run to these customers (repeatable).
     #[arg(long = "customer", value_name = "EXT")]
     pub customers: Vec<String>,
+    /// List every end user still to authorize in text and Markdown (by default the first 20
+    /// per customer and connection, then a count); JSON always lists them all.
+    #[arg(long)]
+    pub show_pending: bool,
     #[command(flatten)]
     pub target: TargetArgs,
 }

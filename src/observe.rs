@@ -310,8 +310,13 @@ pub(crate) fn live_connection(connection: Connection) -> LiveConnection {
         folder_id: connection.folder_id,
         parent_id: connection.parent_id,
         external_id: connection.external_id,
+        // `authorization_status` decides; a connection Workato reports lost (its token revoked
+        // or expired) gives its reason as the error when it has no other.
         authorization_status: connection.authorization_status,
-        authorization_error: connection.authorization_error,
+        authorization_error: connection
+            .authorization_error
+            .filter(|e| !e.trim().is_empty())
+            .or(connection.connection_lost_reason),
     }
 }
 
@@ -340,5 +345,41 @@ fn live_folder(folder: Folder) -> LiveFolder {
         name: folder.name,
         parent_id: folder.parent_id,
         project_id: folder.project_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection(json: serde_json::Value) -> LiveConnection {
+        live_connection(serde_json::from_value(json).expect("a connection"))
+    }
+
+    #[test]
+    fn a_lost_connection_gives_its_reason_when_it_has_no_error() {
+        let lost = connection(serde_json::json!({
+            "id": 7, "name": "Dropbox - Ann", "provider": "dropbox", "external_id": "u1",
+            "authorization_status": "failed", "authorization_error": null,
+            "connection_lost_at": "2026-11-01T10:00:00Z",
+            "connection_lost_reason": "refresh token revoked",
+        }));
+        assert_eq!(
+            lost.authorization_error.as_deref(),
+            Some("refresh token revoked")
+        );
+        assert!(!lost.is_authorized());
+        let both = connection(serde_json::json!({
+            "id": 8, "name": "Dropbox - Bo", "provider": "dropbox", "external_id": "u2",
+            "authorization_status": "failed", "authorization_error": "token expired",
+            "connection_lost_reason": "refresh token revoked",
+        }));
+        assert_eq!(both.authorization_error.as_deref(), Some("token expired"));
+        // The status decides: a connection that works again is authorized.
+        let back = connection(serde_json::json!({
+            "id": 9, "name": "Dropbox - Cy", "provider": "dropbox", "external_id": "u3",
+            "authorization_status": "success", "connection_lost_at": "2026-10-01T10:00:00Z",
+        }));
+        assert!(back.is_authorized());
     }
 }

@@ -184,10 +184,7 @@ pub(super) async fn execute(
                 .target
                 .connection_id
                 .ok_or("the connection's id is unknown")?;
-            client
-                .delete_connection(id, connection)
-                .await
-                .map_err(describe)
+            retire_connection(client, id, connection).await
         }
         (Subject::RuntimeConnection { .. }, Action::Update) => {
             let id = customer_id(state)?;
@@ -206,17 +203,23 @@ pub(super) async fn execute(
         }
         (Subject::RuntimeConnection { user, .. }, Action::Replace) => {
             let id = customer_id(state)?;
-            // Everything the new connection needs is found first: a failure must not leave the
-            // end user with no connection at all.
+            // The right connection first, then the wrong one goes: a failure in between leaves
+            // the end user with a connection, and the next plan finds both and only deletes.
             let parent_id = parent_of(client, change, state, options).await?;
             let provider = provider_of(client, change, state, options).await?;
-            if let Some(connection) = change.target.connection_id {
-                client
-                    .delete_connection(id, connection)
-                    .await
-                    .map_err(describe)?;
+            let old = change.target.connection_id;
+            let existing = connections_of(client, id, user, &provider).await?;
+            let name = change.target.name.as_deref().unwrap_or_default();
+            let has_right = existing
+                .iter()
+                .any(|c| Some(c.id) != old && c.name == name && c.parent_id == parent_id);
+            if !has_right {
+                create_runtime_connection(client, user, parent_id, provider, change, state).await?;
             }
-            create_runtime_connection(client, user, parent_id, provider, change, state).await
+            match old {
+                Some(old) => retire_connection(client, id, old).await,
+                None => Ok(()),
+            }
         }
         (Subject::RuntimeConnection { user, .. }, _) => {
             let parent_id = parent_of(client, change, state, options).await?;
@@ -684,17 +687,11 @@ async fn create_runtime_connection(
         Ok(_) => Ok(()),
         Err(error) if error.is_outcome_unknown() => {
             // Look before trying again: never a duplicate connection for an end user.
-            let filter = ConnectionFilter {
-                include_runtime_connections: true,
-                provider: Some(provider),
-                folder_id: None,
-                external_id: Some(user.to_owned()),
-            };
-            let existing = client
-                .list_connections(id, &filter)
-                .await
-                .map_err(describe)?;
-            if existing.iter().any(|c| c.name == name) {
+            let existing = connections_of(client, id, user, &provider).await?;
+            if existing
+                .iter()
+                .any(|c| c.name == name && c.parent_id == parent_id)
+            {
                 Ok(())
             } else {
                 client
@@ -706,4 +703,37 @@ async fn create_runtime_connection(
         }
         Err(error) => Err(describe(error)),
     }
+}
+
+/// The runtime connections of one end user of one connector.
+async fn connections_of(
+    client: &Client,
+    customer: u64,
+    user: &str,
+    provider: &str,
+) -> Result<Vec<crate::workato::wire::Connection>, String> {
+    let filter = ConnectionFilter {
+        include_runtime_connections: true,
+        provider: Some(provider.to_owned()),
+        folder_id: None,
+        external_id: Some(user.to_owned()),
+    };
+    client
+        .list_connections(customer, &filter)
+        .await
+        .map_err(describe)
+}
+
+/// Disconnects a runtime connection (its tokens go first), then deletes it. Both steps may be
+/// repeated after a lost answer; a connection already gone counts as done.
+async fn retire_connection(client: &Client, customer: u64, connection: u64) -> Result<(), String> {
+    match client.disconnect_connection(customer, connection).await {
+        Ok(()) => {}
+        Err(error) if error.status() == Some(404) => return Ok(()),
+        Err(error) => return Err(describe(error)),
+    }
+    client
+        .delete_connection(customer, connection)
+        .await
+        .map_err(describe)
 }

@@ -46,6 +46,7 @@ async fn execute(args: &DriftArgs) -> ExitStatus {
                 color: false,
                 title: args.file.display().to_string(),
                 observed_calls: observed.live.calls.clone(),
+                show_pending: args.show_pending,
             };
             drift::json(plan, &observed.budget, &context, class, status.code())
         }
@@ -54,10 +55,11 @@ async fn execute(args: &DriftArgs) -> ExitStatus {
                 color: false,
                 title: format!("Drift of {}", args.file.display()),
                 observed_calls: observed.live.calls.clone(),
+                show_pending: args.show_pending,
             };
             render::render(plan, &observed.budget, &context, render::Format::Markdown)
         }
-        OutputFormat::Text => drift::text(plan, class),
+        OutputFormat::Text => drift::text(plan, class, args.show_pending),
     };
     let _ = anstream::stdout().write_all(output.as_bytes());
     observed.finish().await;

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::apply::{ApplyEvent, ApplyOptions, IMPORT_TIMEOUT, SkipKind, apply};
 use crate::cli::{ExitStatus, LinksArgs, LinksFormat};
 use crate::links::{LinkMaker, SigningKey, web_base_of};
-use crate::plan::{Action, Change, PendingUser, Plan, Reason, Subject};
+use crate::plan::{Action, Change, PendingStatus, PendingUser, Plan, Reason, Subject};
 
 use super::session::{Observed, RunOptions, Stop, prepare};
 
@@ -109,6 +109,10 @@ struct LinkEntry {
     missing: bool,
     /// This run created the connection (`--create-missing`).
     created: bool,
+    /// Why the end user has to act: never connected, authorization failed, or replaced.
+    status: PendingStatus,
+    /// What Workato says went wrong, when the authorization failed.
+    authorization_error: Option<String>,
     /// Why there is no link; `null` when there is one.
     no_link_because: Option<String>,
 }
@@ -386,6 +390,8 @@ fn entries_of(args: &LinksArgs, plan: &Plan, creation: &Creation) -> Vec<LinkEnt
             url: None,
             missing,
             created,
+            status: pending.status,
+            authorization_error: pending.authorization_error.clone(),
             no_link_because,
         });
     }
@@ -409,6 +415,8 @@ fn entries_of(args: &LinksArgs, plan: &Plan, creation: &Creation) -> Vec<LinkEnt
             url: None,
             missing: true,
             created: false,
+            status: PendingStatus::NeverConnected,
+            authorization_error: None,
             no_link_because: Some(format!(
                 "the connection does not exist yet and cannot be created now: {why}"
             )),

@@ -201,7 +201,8 @@ pub struct Customer {
         extend("propertyNames" = { "maxLength": limits::REFERENCE })
     )]
     pub credentials: KeyedMap<KeyedMap<Spanned<SecretSource>>>,
-    /// `true`: apply deletes runtime user connections of end users no longer listed.
+    /// `true`: apply disconnects and deletes the runtime user connections of end users no longer
+    /// listed.
     #[serde(default)]
     pub prune_runtime_users: bool,
     /// The end users who connect their own accounts.

@@ -36,7 +36,11 @@ impl ApiBudget {
 /// (properties), the import polls and the live re-checks of the phase-4 gate.
 pub fn budget_of(changes: &[Change], share: f64) -> ApiBudget {
     let mut calls: BTreeMap<EndpointFamily, u64> = BTreeMap::new();
-    let mut add = |family: EndpointFamily, count: u64| *calls.entry(family).or_default() += count;
+    let mut add = |family: EndpointFamily, count: u64| {
+        if count > 0 {
+            *calls.entry(family).or_default() += count;
+        }
+    };
     let mut gate_checks = std::collections::BTreeSet::new();
     for change in changes {
         match (change.kind(), change.action) {
@@ -66,9 +70,16 @@ pub fn budget_of(changes: &[Change], share: f64) -> ApiBudget {
                 add(EndpointFamily::PropertiesUpsert, 1);
             }
             (Kind::Recipe, _) => add(EndpointFamily::Recipes, 1),
-            (Kind::RuntimeConnection, Action::Replace) => add(EndpointFamily::Connections, 2),
-            (Kind::RuntimeConnection, _) => {
-                add(EndpointFamily::Connections, 1);
+            (Kind::RuntimeConnection, action) => {
+                // A replace looks for the new connection first, creates it, then disconnects
+                // and deletes the old one; a delete disconnects first.
+                let (lists, writes) = match action {
+                    Action::Replace => (1, 3),
+                    Action::Delete => (0, 2),
+                    _ => (0, 1),
+                };
+                add(EndpointFamily::ConnectionsList, lists);
+                add(EndpointFamily::Connections, writes);
                 if gate_checks.insert(change.customer.clone()) {
                     add(EndpointFamily::ConnectionsList, 1);
                     add(EndpointFamily::RecipesRead, 2);

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::HomeAssetsRef;
 use super::{
-    Action, Change, Kind, ParentRef, PendingUser, Plan, ProviderRef, Reason, SkippedCustomer,
-    Subject, Target, Unmanaged,
+    Action, Change, Kind, Note, ParentRef, PendingStatus, PendingUser, Plan, ProviderRef, Reason,
+    SkippedCustomer, Subject, Target, Unmanaged,
 };
 use crate::credentials::short_fingerprint;
 use crate::desired::{
@@ -246,14 +246,13 @@ impl<'a> CustomerDiff<'a> {
                 .chain(matched.passed_over.iter().copied())
                 .map(|id| id.to_string())
                 .collect();
-            self.plan.notes.push(format!(
-                "customer `{}`: {} connections are named \"{}\" ({}): embedctl uses {}; delete or rename the others",
-                self.customer.external_id,
+            self.plan.notes.push(Note::customer(&self.customer.external_id, format!(
+                "{} connections are named \"{}\" ({}): embedctl uses {}; delete or rename the others",
                 ids.len(),
                 connection.name,
                 ids.join(", "),
                 ids[0]
-            ));
+            )));
         }
         matched.found
     }
@@ -621,9 +620,11 @@ impl<'a> CustomerDiff<'a> {
                 }
                 CredentialState::Unknown { why } => {
                     if recorded.is_some() && authorized_now && !import_planned {
-                        self.plan.notes.push(format!(
-                            "customer `{}`: credentials of `{reference}` not compared ({why}); `plan --out` and `apply` need them",
-                            self.customer.external_id
+                        self.plan.notes.push(Note::customer(
+                            &self.customer.external_id,
+                            format!(
+                                "credentials of `{reference}` not compared ({why}); `plan --out` and `apply` need them"
+                            ),
                         ));
                         Ok(())
                     } else {
@@ -935,36 +936,41 @@ impl<'a> CustomerDiff<'a> {
                 None => format!("{} - {}", connection.name, user.label()),
             })
             .collect();
-        let found = live_runtime
+        let candidates: Vec<&LiveConnection> = live_runtime
             .iter()
             .filter(theirs)
-            .find(|c| c.name == name)
-            .or_else(|| {
-                live_runtime.iter().filter(theirs).find(|c| {
-                    function_of(&c.name, functions_longest_first).as_deref() == function
-                        && !other_names.contains(&c.name)
-                })
-            });
+            .filter(|c| {
+                c.name == name
+                    || (function_of(&c.name, functions_longest_first).as_deref() == function
+                        && !other_names.contains(&c.name))
+            })
+            .copied()
+            .collect();
+        // The one to keep has the right parent (exactly the name first); one with the wrong
+        // parent is replaced. Both exist when a replace stopped between creating the new one
+        // and deleting the old: the next run only deletes the old one.
+        let right = candidates
+            .iter()
+            .filter(|c| c.parent_id == wanted_parent)
+            .min_by_key(|c| (c.name != name, c.id))
+            .copied();
+        let wrong = candidates
+            .iter()
+            .filter(|c| c.parent_id != wanted_parent)
+            .min_by_key(|c| (c.name != name, c.id))
+            .copied();
         let target = Target {
             customer_id,
             folder_id: outlook.folder_id,
-            connection_id: found.map(|c| c.id),
+            connection_id: wrong.or(right).map(|c| c.id),
             name: Some(name.clone()),
             provider: provider.as_ref().ok().cloned(),
             provider_of: provider.as_ref().err().cloned(),
             parent,
             ..Target::default()
         };
-        let pending = |connection_id: Option<u64>| PendingUser {
-            customer: self.customer.external_id.clone(),
-            user: user.id.clone(),
-            connection: reference.to_owned(),
-            recipe_function: function.map(str::to_owned),
-            connection_id,
-            reason: Reason::RuntimeConnectionPending,
-        };
-        let change = match found {
-            None => Some(self.change(
+        let change = match (right, wrong) {
+            (None, None) => Some(self.change(
                 4,
                 Action::Create,
                 subject.clone(),
@@ -978,16 +984,16 @@ impl<'a> CustomerDiff<'a> {
                 }),
                 target,
             )),
-            Some(live) if live.parent_id != wanted_parent => Some(self.change(
+            (_, Some(wrong)) => Some(self.change(
                 4,
                 Action::Replace,
                 subject.clone(),
                 Reason::RuntimeConnectionWrongParent,
-                json!({ "name": live.name, "parent_id": live.parent_id }),
+                json!({ "name": wrong.name, "parent_id": wrong.parent_id }),
                 json!({ "name": name, "parent_id": wanted_parent }),
                 target,
             )),
-            Some(live) if live.name != name => Some(self.change(
+            (Some(live), None) if live.name != name => Some(self.change(
                 4,
                 Action::Update,
                 subject.clone(),
@@ -996,32 +1002,50 @@ impl<'a> CustomerDiff<'a> {
                 json!({ "name": name }),
                 target,
             )),
-            Some(_) => None,
+            (Some(_), None) => None,
         };
-        let authorized = found.is_some_and(|c| c.is_authorized());
+        // Who has to act, and why: the connection kept (or to be created) decides; a replace
+        // whose new connection does not exist yet means connecting again.
+        let pending = match (right, wrong) {
+            (Some(live), _) if live.is_authorized() => None,
+            (Some(live), _) => {
+                let status = PendingStatus::of(Some(live));
+                let error = (status == PendingStatus::AuthorizationFailed)
+                    .then(|| live.authorization_error.clone())
+                    .flatten();
+                Some((Some(live.id), status, error))
+            }
+            (None, Some(_)) => Some((None, PendingStatus::Replaced, None)),
+            (None, None) => Some((None, PendingStatus::NeverConnected, None)),
+        }
+        .map(|(connection_id, status, authorization_error)| PendingUser {
+            customer: self.customer.external_id.clone(),
+            user: user.id.clone(),
+            connection: reference.to_owned(),
+            recipe_function: function.map(str::to_owned),
+            connection_id,
+            status,
+            authorization_error,
+            reason: Reason::RuntimeConnectionPending,
+        });
         match (change, &outlook.gate_closed_by) {
-            (Some(change), Some(why)) => {
-                let mut change = change;
+            (Some(mut change), Some(why)) => {
                 change.reason = Reason::GateClosed;
                 self.block(change, format!("integration setup is in progress: {why}"));
-                if found.is_some() && !authorized {
-                    self.plan.pending_users.push(pending(found.map(|c| c.id)));
+                // Only people who could act now: a connection that exists.
+                if let Some(pending) = pending.filter(|p| p.connection_id.is_some()) {
+                    self.plan.pending_users.push(pending);
                 }
             }
             (Some(change), None) => {
-                let replaced = change.action == Action::Replace;
                 self.plan.changes.push(change);
-                if !authorized || replaced {
-                    self.plan.pending_users.push(pending(if replaced {
-                        None
-                    } else {
-                        found.map(|c| c.id)
-                    }));
+                if let Some(pending) = pending {
+                    self.plan.pending_users.push(pending);
                 }
             }
             (None, _) => {
-                if !authorized {
-                    self.plan.pending_users.push(pending(found.map(|c| c.id)));
+                if let Some(pending) = pending {
+                    self.plan.pending_users.push(pending);
                 }
             }
         }

@@ -32,7 +32,36 @@ pub struct Plan {
     /// Customers skipped in this version (Embedded environments), with why.
     pub skipped: Vec<SkippedCustomer>,
     /// Things the reader should know that change nothing (e.g. credentials not compared).
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
+}
+
+/// Something the reader should know that changes nothing, about one customer or the run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// The customer it concerns, if one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    /// What to know, without the customer: the same message for many customers is printed
+    /// once in text, with how many it concerns.
+    pub message: String,
+}
+
+impl Note {
+    /// A note about one customer.
+    pub fn customer(customer: &str, message: String) -> Note {
+        Note {
+            customer: Some(customer.to_owned()),
+            message,
+        }
+    }
+
+    /// The note as one sentence: ``customer `acme-001`: credentials of … not compared``.
+    pub fn sentence(&self) -> String {
+        match &self.customer {
+            Some(customer) => format!("customer `{customer}`: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
 }
 
 /// One change: what it is about (`subject`), what it does, and everything apply needs to carry
@@ -386,7 +415,63 @@ pub struct PendingUser {
     /// The connection's id when it exists already; `None` when this plan creates it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_id: Option<u64>,
+    /// Why the end user has to act: never connected, connected once and lost it, or replaced.
+    #[serde(default)]
+    pub status: PendingStatus,
+    /// What Workato says went wrong (`authorization_failed` only), e.g. "Token expired".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_error: Option<String>,
     pub reason: Reason,
+}
+
+/// Why an end user has to authorize a connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingStatus {
+    /// The connection is new, or a shell that nobody has connected yet.
+    #[default]
+    NeverConnected,
+    /// Workato reports the connection failed: the end user's token was revoked or expired, or
+    /// their last attempt in the widget did not succeed. They have to connect again.
+    AuthorizationFailed,
+    /// The plan replaces the connection (it had the wrong parent): the new one starts
+    /// unconnected, so the end user has to connect again.
+    Replaced,
+}
+
+impl PendingStatus {
+    /// Every status, in the order of the schema's enum.
+    pub const ALL: [PendingStatus; 3] = [
+        PendingStatus::NeverConnected,
+        PendingStatus::AuthorizationFailed,
+        PendingStatus::Replaced,
+    ];
+
+    /// The code in JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PendingStatus::NeverConnected => "never_connected",
+            PendingStatus::AuthorizationFailed => "authorization_failed",
+            PendingStatus::Replaced => "replaced",
+        }
+    }
+
+    /// The status of a live connection that is not authorized (`None`: it does not exist yet).
+    pub fn of(connection: Option<&crate::live::LiveConnection>) -> PendingStatus {
+        match connection {
+            Some(c)
+                if c.authorization_error
+                    .as_deref()
+                    .is_some_and(|e| !e.trim().is_empty())
+                    || c.authorization_status
+                        .as_deref()
+                        .is_some_and(|s| s != "success") =>
+            {
+                PendingStatus::AuthorizationFailed
+            }
+            _ => PendingStatus::NeverConnected,
+        }
+    }
 }
 
 /// Something in Workato the file does not list.

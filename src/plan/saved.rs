@@ -16,7 +16,7 @@ use crate::live::{Live, LiveCustomer};
 
 /// The format of saved plans; a plan saved in another format is refused with a clear message
 /// (version 2: changes carry a typed `subject` and `target`).
-pub const SAVED_FORMAT_VERSION: &str = "2";
+pub const SAVED_FORMAT_VERSION: &str = "3";
 
 /// The saved plan document.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -1,6 +1,8 @@
 //! The drift report (`embedctl drift`): the plan read as a drift class, for cron jobs.
 
 use super::RenderContext;
+use super::group::{Entry, by_customer};
+use super::words::{more_pending_line, note_lines, pending_why, printable};
 use crate::plan::{ApiBudget, Change, Plan};
 
 /// What a drift check found.
@@ -67,7 +69,7 @@ fn line(change: &Change) -> String {
 }
 
 /// The drift report for people.
-pub fn text(plan: &Plan, class: DriftClass) -> String {
+pub fn text(plan: &Plan, class: DriftClass, show_pending: bool) -> String {
     let mut out = String::new();
     match class {
         DriftClass::InSync => out.push_str("In sync: Workato matches the file.\n"),
@@ -95,16 +97,31 @@ pub fn text(plan: &Plan, class: DriftClass) -> String {
             "\nEnd users still to authorize ({}):\n",
             plan.pending_people().len()
         ));
-        for pending in &plan.pending_users {
-            let function = pending
-                .recipe_function
-                .as_ref()
-                .map(|f| format!(" ({f})"))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "  {}  {}  {}{function}\n",
-                pending.customer, pending.user, pending.connection
-            ));
+        for customer in by_customer(plan, show_pending) {
+            for entry in customer.phases.get(&4).into_iter().flatten() {
+                match entry {
+                    Entry::Pending(pending) => {
+                        let function = pending
+                            .recipe_function
+                            .as_ref()
+                            .map(|f| format!(" ({})", printable(f)))
+                            .unwrap_or_default();
+                        out.push_str(&format!(
+                            "  {}  {}  {}{function}{}\n",
+                            printable(&pending.customer),
+                            printable(&pending.user),
+                            printable(&pending.connection),
+                            pending_why(pending)
+                        ));
+                    }
+                    Entry::MorePending { connection, users } => out.push_str(&format!(
+                        "  {}  {}\n",
+                        printable(customer.customer),
+                        more_pending_line(connection, *users)
+                    )),
+                    Entry::Planned(_) | Entry::Blocked(_) => {}
+                }
+            }
         }
     }
     if !plan.unmanaged.is_empty() {
@@ -121,7 +138,7 @@ pub fn text(plan: &Plan, class: DriftClass) -> String {
             ));
         }
     }
-    for note in &plan.notes {
+    for note in note_lines(&plan.notes) {
         out.push_str(&format!("\nnote: {note}\n"));
     }
     out

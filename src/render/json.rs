@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 
 use super::RenderContext;
 use crate::plan::{
-    Action, ApiBudget, Change, FORMAT_VERSION, Kind, PendingUser, Plan, Reason, SkippedCustomer,
-    Unmanaged,
+    Action, ApiBudget, Change, FORMAT_VERSION, Kind, Note, PendingStatus, PendingUser, Plan,
+    Reason, SkippedCustomer, Unmanaged,
 };
 
 /// The plan as a JSON document: pretty-printed, keys in a fixed order, ending with a newline.
@@ -86,7 +86,7 @@ struct PlanDocument<'a> {
     /// Customers this version leaves alone, with why.
     skipped: Vec<SkippedEntry<'a>>,
     /// Things the reader should know that change nothing.
-    notes: &'a [String],
+    notes: Vec<String>,
     /// The counts of the summary line.
     summary: SummaryDocument,
     /// The calls apply needs and the least time Workato's published limits allow for them.
@@ -146,6 +146,13 @@ struct PendingEntry<'a> {
     recipe_function: Option<&'a str>,
     /// The connection's id; `null` when this plan creates the connection.
     connection_id: Option<u64>,
+    /// `never_connected` (new, or a shell nobody connected), `authorization_failed` (Workato
+    /// reports it failed: revoked, expired, or a failed attempt) or `replaced` (this plan
+    /// replaces a connection with the wrong parent, so the end user connects again).
+    #[schemars(with = "PendingStatusCode")]
+    status: &'static str,
+    /// Workato's `authorization_error` when `status` is `authorization_failed`.
+    authorization_error: Option<&'a str>,
     #[schemars(with = "ReasonCode")]
     reason: &'static str,
 }
@@ -227,7 +234,7 @@ impl<'a> PlanDocument<'a> {
             pending_users: plan.pending_users.iter().map(PendingEntry::new).collect(),
             unmanaged: plan.unmanaged.iter().map(UnmanagedEntry::new).collect(),
             skipped: plan.skipped.iter().map(SkippedEntry::new).collect(),
-            notes: &plan.notes,
+            notes: plan.notes.iter().map(Note::sentence).collect(),
             summary: SummaryDocument {
                 create: summary.create as u64,
                 update: summary.update as u64,
@@ -289,6 +296,8 @@ impl<'a> PendingEntry<'a> {
             connection: &pending.connection,
             recipe_function: pending.recipe_function.as_deref(),
             connection_id: pending.connection_id,
+            status: pending.status.as_str(),
+            authorization_error: pending.authorization_error.as_deref(),
             reason: pending.reason.as_str(),
         }
     }
@@ -404,6 +413,24 @@ impl JsonSchema for ReasonCode {
         let codes: Vec<&str> = Reason::ALL.iter().map(|reason| reason.as_str()).collect();
         json_schema!({
             "description": "Why, as a stable code: new codes are added, none is renamed.",
+            "type": "string",
+            "enum": codes,
+        })
+    }
+}
+
+/// The schema of why an end user has to authorize, referenced as `#/$defs/PendingStatus`.
+struct PendingStatusCode;
+
+impl JsonSchema for PendingStatusCode {
+    fn schema_name() -> Cow<'static, str> {
+        "PendingStatus".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let codes: Vec<&str> = PendingStatus::ALL.iter().map(|s| s.as_str()).collect();
+        json_schema!({
+            "description": "Why the end user has to authorize.",
             "type": "string",
             "enum": codes,
         })

@@ -20,8 +20,9 @@ use super::RenderContext;
 use super::field::{changed_field_names, field_lines};
 use super::group::{CustomerPlan, Entry, by_customer};
 use super::words::{
-    BLOCKED_MARKER, PENDING_MARKER, budget_line, count, counted, customer_counts, headline,
-    observed_line, pending_headline, phase_heading, printable, summary_line, unmanaged_headline,
+    BLOCKED_MARKER, PENDING_MARKER, budget_line, change_consequence, count, counted,
+    customer_counts, headline, more_pending_line, note_lines, observed_line, pending_headline,
+    phase_heading, printable, summary_line, unmanaged_headline,
 };
 use crate::plan::{Action, ApiBudget, Change, Plan};
 
@@ -51,7 +52,7 @@ pub fn render_with_limit(
         plan,
         budget,
         ctx,
-        customers: by_customer(plan),
+        customers: by_customer(plan, ctx.show_pending),
         table: String::new(),
     };
     comment.table = comment.customer_table();
@@ -123,7 +124,7 @@ impl Comment<'_> {
             .customers
             .iter()
             .flat_map(|customer| customer.phases.values().flatten().copied())
-            .filter(|entry| !matches!(entry, Entry::Pending(_)))
+            .filter(|entry| !matches!(entry, Entry::Pending(_) | Entry::MorePending { .. }))
             .collect();
         entries.sort_by_key(priority);
         let with = |shown: usize| self.top_changes_with(&entries, shown);
@@ -338,8 +339,8 @@ impl Comment<'_> {
             return String::new();
         }
         let mut out = String::from("**Notes**\n\n");
-        for note in &self.plan.notes {
-            let _ = writeln!(out, "- {}", sentence(note));
+        for note in note_lines(&self.plan.notes) {
+            let _ = writeln!(out, "- {}", sentence(&note));
         }
         out.push('\n');
         out
@@ -360,6 +361,9 @@ fn customer_details(customer: &CustomerPlan<'_>, detail: Detail) -> String {
             match entry {
                 Entry::Planned(change) => {
                     lines.push(change_line(change.action.marker(), change));
+                    if let Some(consequence) = change_consequence(change) {
+                        lines.push(format!("    {consequence}"));
+                    }
                     lines.extend(details_of(change, detail));
                 }
                 Entry::Blocked(change) => {
@@ -371,6 +375,10 @@ fn customer_details(customer: &CustomerPlan<'_>, detail: Detail) -> String {
                     "{PENDING_MARKER} {}  ({})",
                     pending_headline(pending),
                     pending.reason.as_str()
+                )),
+                Entry::MorePending { connection, users } => lines.push(format!(
+                    "{PENDING_MARKER} {}",
+                    more_pending_line(connection, *users)
                 )),
             }
         }
@@ -426,7 +434,7 @@ fn priority(entry: &Entry<'_>) -> u8 {
             Action::Update | Action::Import | Action::Authorize | Action::Start => 2,
             Action::Create => 3,
         },
-        Entry::Pending(_) => 4,
+        Entry::Pending(_) | Entry::MorePending { .. } => 4,
     }
 }
 

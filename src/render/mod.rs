@@ -83,6 +83,9 @@ pub struct RenderContext {
     pub title: String,
     /// The calls made to read Workato for this plan, by endpoint family; shown when not empty.
     pub observed_calls: BTreeMap<String, u64>,
+    /// List every pending end user in text and Markdown, not the first 20 per customer and
+    /// connection (`--show-pending`).
+    pub show_pending: bool,
 }
 
 /// The plan in `format`. `budget` is the API budget of applying it (`plan::budget_of`).

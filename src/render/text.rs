@@ -25,8 +25,9 @@ use super::RenderContext;
 use super::field::{FieldLine, LineStyle, field_lines};
 use super::group::{Entry, by_customer};
 use super::words::{
-    BLOCKED_MARKER, PENDING_MARKER, budget_line, headline, observed_line, pending_headline,
-    phase_heading, printable, summary_line, unmanaged_headline,
+    BLOCKED_MARKER, PENDING_MARKER, budget_line, change_consequence, headline, more_pending_line,
+    note_lines, observed_line, pending_headline, phase_heading, printable, summary_line,
+    unmanaged_headline,
 };
 use crate::plan::{Action, ApiBudget, Change, Plan};
 
@@ -50,7 +51,7 @@ const FIELD_INDENT: &str = "        ";
 pub fn render(plan: &Plan, budget: &ApiBudget, ctx: &RenderContext) -> String {
     let paint = Painter { color: ctx.color };
     let mut out = String::new();
-    for customer in by_customer(plan) {
+    for customer in by_customer(plan, ctx.show_pending) {
         let _ = writeln!(
             out,
             "{}",
@@ -97,8 +98,8 @@ pub fn render(plan: &Plan, budget: &ApiBudget, ctx: &RenderContext) -> String {
     }
     if !plan.notes.is_empty() {
         let _ = writeln!(out, "{}", paint.style(HEADING, "Notes"));
-        for note in &plan.notes {
-            let _ = writeln!(out, "  - {}", printable(note));
+        for note in note_lines(&plan.notes) {
+            let _ = writeln!(out, "  - {}", printable(&note));
         }
         out.push('\n');
     }
@@ -123,6 +124,9 @@ fn write_entry(out: &mut String, paint: &Painter, entry: &Entry<'_>) {
     match entry {
         Entry::Planned(change) => {
             write_headline(out, paint, &marker(paint, change.action), change);
+            if let Some(consequence) = change_consequence(change) {
+                let _ = writeln!(out, "{FIELD_INDENT}{consequence}");
+            }
             write_fields(out, paint, change);
         }
         Entry::Blocked(change) => {
@@ -135,6 +139,15 @@ fn write_entry(out: &mut String, paint: &Painter, entry: &Entry<'_>) {
                 paint.style(BLOCKED, &format!("blocked: {}", printable(why)))
             );
             write_fields(out, paint, change);
+        }
+        Entry::MorePending { connection, users } => {
+            let _ = writeln!(
+                out,
+                "{}{} {}",
+                " ".repeat(MARKER_COLUMN - 1),
+                paint.style(PENDING, PENDING_MARKER),
+                more_pending_line(connection, *users)
+            );
         }
         Entry::Pending(pending) => {
             let _ = writeln!(

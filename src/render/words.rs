@@ -9,7 +9,10 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::plan::{ApiBudget, Change, FamilyBudget, Kind, PendingUser, Plan, Summary, Unmanaged};
+use crate::plan::{
+    Action, ApiBudget, Change, FamilyBudget, Kind, Note, PendingStatus, PendingUser, Plan, Summary,
+    Unmanaged,
+};
 
 /// `1240` → `1,240`.
 pub(crate) fn count(value: u64) -> String {
@@ -226,7 +229,7 @@ pub(crate) fn headline(change: &Change) -> String {
 }
 
 /// Who still has to act: `user-a has to authorize files-sync.dropbox (recipe function Get
-/// file)`.
+/// file)`, and why when they connected before: `… again: Token expired`.
 pub(crate) fn pending_headline(pending: &PendingUser) -> String {
     let mut line = format!(
         "{} has to authorize {}",
@@ -236,7 +239,99 @@ pub(crate) fn pending_headline(pending: &PendingUser) -> String {
     if let Some(function) = &pending.recipe_function {
         let _ = write!(line, " (recipe function {})", printable(function));
     }
+    line.push_str(&pending_why(pending));
     line
+}
+
+/// Why someone who connected before has to again: ` again: Token expired`; empty for someone
+/// who never connected.
+pub(crate) fn pending_why(pending: &PendingUser) -> String {
+    match pending.status {
+        PendingStatus::NeverConnected => String::new(),
+        PendingStatus::AuthorizationFailed => match &pending.authorization_error {
+            Some(error) => format!(" again: {}", printable(&one_line(error, 120))),
+            None => " again: Workato reports the connection failed".to_owned(),
+        },
+        PendingStatus::Replaced => " again: its connection is replaced".to_owned(),
+    }
+}
+
+/// The notes as sentences, a message repeated for several customers printed once with how many
+/// it concerns: ``1,000 customers (`acme-001`, `beta-002`, `c-003` and 997 more): credentials of
+/// `files-sync.crm` not compared …``.
+pub(crate) fn note_lines(notes: &[Note]) -> Vec<String> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut by_message: std::collections::HashMap<&str, Vec<&Note>> =
+        std::collections::HashMap::new();
+    for note in notes {
+        let group = by_message.entry(note.message.as_str()).or_default();
+        if group.is_empty() {
+            order.push(&note.message);
+        }
+        group.push(note);
+    }
+    order
+        .into_iter()
+        .map(|message| {
+            let group = &by_message[message];
+            let customers: Vec<&str> = group.iter().filter_map(|n| n.customer.as_deref()).collect();
+            if group.len() == 1 || customers.len() != group.len() {
+                return group[0].sentence();
+            }
+            const NAMED: usize = 3;
+            let mut named: Vec<String> = customers
+                .iter()
+                .take(NAMED)
+                .map(|c| format!("`{c}`"))
+                .collect();
+            let mut list = if customers.len() > NAMED {
+                format!(
+                    "{} and {} more",
+                    named.join(", "),
+                    count((customers.len() - NAMED) as u64)
+                )
+            } else {
+                let last = named.pop().unwrap_or_default();
+                format!("{} and {last}", named.join(", "))
+            };
+            list = format!("{} customers ({list})", count(customers.len() as u64));
+            format!("{list}: {message}")
+        })
+        .collect()
+}
+
+/// `and 1,980 more end users of files-sync.dropbox pending (--show-pending lists them all)`.
+pub(crate) fn more_pending_line(connection: &str, users: usize) -> String {
+    format!(
+        "and {} more {} of {} pending (--show-pending lists them all)",
+        count(users as u64),
+        if users == 1 { "end user" } else { "end users" },
+        printable(connection)
+    )
+}
+
+/// What a change means for people beyond its fields, if anything.
+pub(crate) fn change_consequence(change: &Change) -> Option<&'static str> {
+    match (change.kind(), change.action) {
+        (Kind::RuntimeConnection, Action::Replace) => {
+            Some("the end user has to connect again: the new connection starts unconnected")
+        }
+        (Kind::RuntimeConnection, Action::Delete) => {
+            Some("the end user's connection is disconnected and deleted")
+        }
+        _ => None,
+    }
+}
+
+/// `text` on one line, at most `max` characters (an ellipsis marks the cut).
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// An object the file does not list: `customer legacy-co, id 4711` or `runtime connection

@@ -485,6 +485,30 @@ impl Client {
         self.object(request).await
     }
 
+    /// Disconnects a connection (drops its tokens; the end user would have to connect again).
+    /// Never forced: a connection that running recipes use is refused, not stopped. The answer's
+    /// shape differs between Workato's APIs (`{"result": […]}` or `{"success": true}`): any
+    /// 2xx JSON that is not a refusal is success; disconnecting twice is a no-op.
+    pub async fn disconnect_connection<'c>(
+        &self,
+        customer: impl Into<CustomerRef<'c>>,
+        connection_id: u64,
+    ) -> Result<(), ClientError> {
+        let request = Request::new(
+            EndpointFamily::Connections,
+            Method::POST,
+            format!(
+                "/managed_users/{}/connections/{connection_id}/disconnect",
+                customer.into().segment()
+            ),
+            Replay::Idempotent,
+        )
+        .json(&serde_json::json!({}));
+        let operation = request.operation();
+        let answer = self.execute(&request).await?;
+        self.interpret(&operation, &answer).map(|_| ())
+    }
+
     /// Deletes a connection. A 404 after a retry counts as done: the attempt whose answer was
     /// lost deleted it.
     pub async fn delete_connection<'c>(
@@ -984,6 +1008,7 @@ fn interpret(operation: &str, answer: &Answer, secrets: &Secrets) -> Result<Valu
 /// The fields of Workato's objects and answers that carry free text, which may repeat a request.
 const FREE_TEXT_FIELDS: &[&str] = &[
     "authorization_error",
+    "connection_lost_reason",
     "error",
     "errors",
     "message",

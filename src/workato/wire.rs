@@ -90,6 +90,10 @@ pub struct Connection {
     pub authorization_status: Option<String>,
     #[serde(default, deserialize_with = "lenient_text")]
     pub authorization_error: Option<String>,
+    /// Why Workato noticed the connection stopped working (the Developer API's connection
+    /// object has it; Embedded answers may not).
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub connection_lost_reason: Option<String>,
 }
 
 impl Connection {

@@ -32,35 +32,35 @@ fn quickstart_package() -> PathBuf {
 }
 
 /// A desired-state file written into a temp dir.
-struct Scenario {
+pub(crate) struct Scenario {
     dir: tempfile::TempDir,
     file: PathBuf,
 }
 
 impl Scenario {
-    fn new(yaml: &str) -> Self {
+    pub(crate) fn new(yaml: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("embedctl.yaml");
         std::fs::write(&file, yaml).expect("write the scenario");
         Self { dir, file }
     }
 
-    fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
-    fn file(&self) -> &str {
+    pub(crate) fn file(&self) -> &str {
         path_str(&self.file)
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 }
 
 /// The files-sync manifest of the quick start, with its package at an absolute path and the
 /// partner key read from `$key_env`.
-fn files_sync_manifest(key_env: &str) -> String {
+pub(crate) fn files_sync_manifest(key_env: &str) -> String {
     format!(
         r#"version: 1
 workato:
@@ -89,7 +89,7 @@ manifests:
 }
 
 /// One customer entry; `users` are end-user ids.
-fn customer_yaml(external_id: &str, name: &str, users: &[&str], extra: &str) -> String {
+pub(crate) fn customer_yaml(external_id: &str, name: &str, users: &[&str], extra: &str) -> String {
     let mut text = format!(
         "  - external_id: {external_id}\n    name: {name}\n    notification_email: it@{external_id}.example\n    manifests: [files-sync]\n{extra}"
     );
@@ -105,7 +105,7 @@ fn customer_yaml(external_id: &str, name: &str, users: &[&str], extra: &str) -> 
 /// A simulator the binary under test talks to over HTTP: `embedctl sim serve --port 0` in a
 /// child process, or one hosted by the test itself (to change what no flag reaches), and a way to
 /// talk to its test routes.
-struct Served {
+pub(crate) struct Served {
     child: Option<Child>,
     /// Kept open so that the server never writes into a closed pipe.
     _stdout: Option<BufReader<ChildStdout>>,
@@ -127,7 +127,7 @@ fn test_runtime() -> tokio::runtime::Runtime {
 
 impl Served {
     /// A served simulator (time-scaled) with extra flags, e.g. `--fail-rate 0.3`.
-    fn start(extra: &[&str]) -> Self {
+    pub(crate) fn start(extra: &[&str]) -> Self {
         let mut args = vec!["sim", "serve", "--port", "0", "--time-scale", TIME_SCALE];
         args.extend_from_slice(extra);
         let mut child = crate::context::command(&repo_root(), &args, &[])
@@ -154,7 +154,7 @@ impl Served {
     }
 
     /// A simulator served from this process (time-scaled like `start`), set up by `setup`.
-    fn host(setup: impl FnOnce(&Simulator)) -> Self {
+    pub(crate) fn host(setup: impl FnOnce(&Simulator)) -> Self {
         Self::host_with(AccountState::default(), SimOptions::default(), setup)
     }
 
@@ -197,7 +197,7 @@ impl Served {
     }
 
     /// `embedctl ARGS` against this simulator.
-    fn run(&self, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Outcome {
+    pub(crate) fn run(&self, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Outcome {
         run(dir, args, &self.env(extra_env))
     }
 
@@ -214,7 +214,7 @@ impl Served {
         format!("{}/__sim{path}", self.base.trim_end_matches("/api"))
     }
 
-    fn sim_get(&self, path: &str) -> Value {
+    pub(crate) fn sim_get(&self, path: &str) -> Value {
         let url = self.sim_url(path);
         self.runtime.block_on(async {
             self.http
@@ -228,7 +228,7 @@ impl Served {
         })
     }
 
-    fn sim_post(&self, path: &str, body: Value) -> u16 {
+    pub(crate) fn sim_post(&self, path: &str, body: Value) -> u16 {
         let url = self.sim_url(path);
         self.runtime.block_on(async {
             self.http
@@ -243,7 +243,7 @@ impl Served {
     }
 
     /// An `/api` call as another program (the partner's own product) would make it.
-    fn api(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) fn api(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
         self.runtime.block_on(async {
             let response = self
@@ -260,11 +260,11 @@ impl Served {
         })
     }
 
-    fn state(&self) -> Value {
+    pub(crate) fn state(&self) -> Value {
         self.sim_get("/state")
     }
 
-    fn log(&self) -> Vec<Value> {
+    pub(crate) fn log(&self) -> Vec<Value> {
         self.sim_get("/log")["entries"]
             .as_array()
             .cloned()
@@ -272,7 +272,7 @@ impl Served {
     }
 
     /// The write requests (method other than GET) logged after the first `skip` entries.
-    fn writes_after(&self, skip: usize) -> Vec<Value> {
+    pub(crate) fn writes_after(&self, skip: usize) -> Vec<Value> {
         self.log()
             .into_iter()
             .skip(skip)
@@ -295,7 +295,11 @@ impl Drop for Served {
 }
 
 /// `apply --auto-approve --format json` against `sim`: the outcome and its events, one per line.
-fn apply_json(sim: &Served, scenario: &Scenario, env: &[(&str, &str)]) -> (Outcome, Vec<Value>) {
+pub(crate) fn apply_json(
+    sim: &Served,
+    scenario: &Scenario,
+    env: &[(&str, &str)],
+) -> (Outcome, Vec<Value>) {
     let args = [
         "apply",
         "-f",
@@ -324,14 +328,14 @@ fn customers(state: &Value) -> Vec<&Value> {
         .unwrap_or_default()
 }
 
-fn customer<'s>(state: &'s Value, external_id: &str) -> &'s Value {
+pub(crate) fn customer<'s>(state: &'s Value, external_id: &str) -> &'s Value {
     customers(state)
         .into_iter()
         .find(|c| c["external_id"] == external_id)
         .unwrap_or_else(|| panic!("customer {external_id} is not in the account"))
 }
 
-fn objects<'c>(customer: &'c Value, kind: &str) -> Vec<&'c Value> {
+pub(crate) fn objects<'c>(customer: &'c Value, kind: &str) -> Vec<&'c Value> {
     customer[kind]
         .as_object()
         .map(|map| map.values().collect())
@@ -393,13 +397,13 @@ fn duplicates(state: &Value) -> Vec<String> {
         .collect()
 }
 
-fn assert_no_duplicates(state: &Value) {
+pub(crate) fn assert_no_duplicates(state: &Value) {
     let found = duplicates(state);
     assert!(found.is_empty(), "duplicated objects: {found:#?}");
 }
 
 /// The runtime connections of a customer as (`external_id`, name).
-fn runtime_connections(customer: &Value) -> Vec<(String, String)> {
+pub(crate) fn runtime_connections(customer: &Value) -> Vec<(String, String)> {
     let mut found: Vec<(String, String)> = objects(customer, "connections")
         .into_iter()
         .filter(|c| !c["external_id"].is_null())
@@ -410,7 +414,7 @@ fn runtime_connections(customer: &Value) -> Vec<(String, String)> {
 }
 
 /// What `plan` must say once apply converged.
-fn assert_converged(outcome: &Outcome) {
+pub(crate) fn assert_converged(outcome: &Outcome) {
     assert_eq!(outcome.code, 0, "{}", outcome.transcript());
     assert!(
         outcome.stdout.contains("No changes."),

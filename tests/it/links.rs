@@ -615,11 +615,25 @@ fn customers_and_folders_that_do_not_exist_yet() {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-/// Text and JSON as a user sees them, the tokens and the port filtered.
+/// Text and JSON as a user sees them, the tokens and the port filtered: four end users, one
+/// whose plain connection Workato reports revoked, one whose connections do not exist yet.
 #[test]
 fn text_and_json_output() {
-    let workspace = quickstart_over(quickstart_accounts().converged.clone());
+    let workspace = Workspace::copy_of("quickstart");
     add_user_d(&workspace);
+    prepare(
+        &workspace,
+        quickstart_accounts().converged.clone(),
+        async |account| {
+            let id = account.connection_id("acme-001", "Dropbox - User B").await;
+            account
+                .hook(
+                    &format!("/connections/{id}/revoke"),
+                    json!({ "authorization_error": "revoked: token expired" }),
+                )
+                .await;
+        },
+    );
     let env: Env<'_> = &[("WORKATO_JWT_PRIVATE_KEY", &pkcs8_path())];
     let text = links(&workspace, &[], env);
     assert_eq!(text.code, 0, "{}", text.transcript());

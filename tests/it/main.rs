@@ -3,6 +3,7 @@
 mod apply_e2e;
 mod client;
 mod context;
+mod end_users;
 mod examples;
 mod hostile;
 mod links;

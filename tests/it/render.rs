@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use embedctl::plan::{
-    Action, ApiBudget, Change, Kind, PendingUser, Plan, Reason, SkippedCustomer, Subject, Target,
-    Unmanaged, budget_of,
+    Action, ApiBudget, Change, Kind, Note, PendingStatus, PendingUser, Plan, Reason,
+    SkippedCustomer, Subject, Target, Unmanaged, budget_of,
 };
 use embedctl::render::{Format, RenderContext, markdown, render};
 use serde_json::{Value, json};
@@ -96,6 +96,8 @@ fn pending(
         connection: connection.to_owned(),
         recipe_function: recipe_function.map(str::to_owned),
         connection_id,
+        status: PendingStatus::NeverConnected,
+        authorization_error: None,
         reason: Reason::RuntimeConnectionPending,
     }
 }
@@ -378,9 +380,21 @@ fn unmanaged() -> Plan {
             customer: "envs-005".to_owned(),
             why: "has Embedded environments, which this version does not manage".to_owned(),
         }],
-        notes: vec![
-            "customer `acme-001`: credentials of `files-sync.crm` not compared (`CRM_ACCESS_TOKEN` is not set); `plan --out` and `apply` need them".to_owned(),
-        ],
+        // One message for four customers: text and Markdown print it once, with the count.
+        notes: ["acme-001", "globex-002", "initech-003", "umbrella-004"]
+            .into_iter()
+            .map(|customer| {
+                Note::customer(
+                    customer,
+                    "credentials of `files-sync.crm` not compared (`CRM_ACCESS_TOKEN` is not set); `plan --out` and `apply` need them".to_owned(),
+                )
+            })
+            .chain([Note::customer(
+                "acme-001",
+                "2 connections are named \"CRM\" (7, 9): embedctl uses 7; delete or rename the others"
+                    .to_owned(),
+            )])
+            .collect(),
         ..Plan::default()
     }
 }
@@ -491,6 +505,7 @@ fn context(color: bool) -> RenderContext {
             ("properties_list".to_owned(), 1),
             ("recipes_read".to_owned(), 1),
         ]),
+        show_pending: false,
     }
 }
 
@@ -724,9 +739,11 @@ fn names_cannot_break_the_comment() {
 #[test]
 fn a_link_with_a_token_never_reaches_the_comment() {
     let mut plan = unmanaged();
-    plan.notes.push(
-        "end user `user-a`: https://app.example/widget?token=eyJhbGciOi authorize here".to_owned(),
-    );
+    plan.notes.push(Note {
+        customer: None,
+        message: "end user `user-a`: https://app.example/widget?token=eyJhbGciOi authorize here"
+            .to_owned(),
+    });
     let comment = rendered(&plan, Format::Markdown);
     assert!(comment.contains("(link withheld)"), "{comment}");
     assert_no_token_links(&comment);
@@ -820,5 +837,92 @@ fn assert_conforms(json: &str, name: &str) {
         problems.is_empty(),
         "{name}: the JSON plan does not match schemas/plan.schema.json:\n  {}",
         problems.join("\n  ")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// End users at scale
+
+/// `customers` customers with `users` end users each, every one pending on the plain Dropbox
+/// connection and its "Get file" connection: nothing for apply to do.
+fn fleet_of_pending_users(customers: usize, users: usize) -> Plan {
+    let mut plan = Plan::default();
+    for c in 1..=customers {
+        let customer = format!("customer-{c:04}");
+        for u in 1..=users {
+            let user = format!("user-{u:03}");
+            for function in [None, Some("Get file")] {
+                plan.pending_users.push(pending(
+                    &customer,
+                    &user,
+                    "files-sync.dropbox",
+                    function,
+                    Some((c * 1_000 + u) as u64),
+                ));
+            }
+        }
+    }
+    plan
+}
+
+#[test]
+fn a_customer_with_many_pending_end_users_lists_twenty_then_a_count() {
+    let plan = fleet_of_pending_users(1, 23);
+    let text = rendered(&plan, Format::Text);
+    insta::assert_snapshot!("pending_users_capped_text", text);
+    let all = render(
+        &plan,
+        &budget(&plan),
+        &RenderContext {
+            show_pending: true,
+            ..context(false)
+        },
+        Format::Text,
+    );
+    assert_eq!(all.matches("has to authorize").count(), 46, "{all}");
+    assert!(!all.contains("more end users"), "{all}");
+}
+
+#[test]
+fn a_fleet_of_pending_end_users_fits_in_a_ci_log() {
+    // 1,000 customers × 100 end users × 2 connections: 200,000 entries, every one in JSON, at
+    // most twenty end users per customer and connection in text and Markdown.
+    let plan = fleet_of_pending_users(1_000, 100);
+    let text = rendered(&plan, Format::Text);
+    let lines = text.lines().count();
+    assert_eq!(text.matches("has to authorize").count(), 1_000 * 20 * 2);
+    assert_eq!(
+        text.matches(
+            "and 80 more end users of files-sync.dropbox pending (--show-pending lists them all)"
+        )
+        .count(),
+        1_000
+    );
+    assert!(
+        text.ends_with("No changes. Workato matches the file; 100,000 end users pending.\n"),
+        "{}",
+        &text[text.len().saturating_sub(300)..]
+    );
+    println!("text: {lines} lines, {} bytes", text.len());
+    let json: serde_json::Value =
+        serde_json::from_str(&rendered(&plan, Format::Json)).expect("JSON");
+    assert_eq!(
+        json["pending_users"].as_array().map(Vec::len),
+        Some(200_000)
+    );
+    let comment = rendered(&plan, Format::Markdown);
+    assert!(comment.chars().count() <= embedctl::render::markdown::MAX_CHARS);
+    use embedctl::render::drift::{DriftClass, text as drift_text};
+    let drift = drift_text(&plan, DriftClass::of(&plan), false);
+    assert!(drift.starts_with("No drift; end users still have to authorize"));
+    assert_eq!(
+        drift.lines().filter(|l| l.contains("  user-")).count(),
+        1_000 * 20 * 2
+    );
+    assert_eq!(drift.matches("and 80 more end users").count(), 1_000);
+    let everyone = drift_text(&plan, DriftClass::of(&plan), true);
+    assert_eq!(
+        everyone.lines().filter(|l| l.contains("  user-")).count(),
+        200_000
     );
 }

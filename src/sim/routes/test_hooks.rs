@@ -15,14 +15,19 @@ pub async fn authorize(State(sim): State<Simulator>, Path(connection_id): Path<u
     set_authorization(&sim, connection_id, Some("success"), None)
 }
 
-/// `POST /__sim/connections/:id/revoke`: the token expired or was revoked.
-pub async fn revoke(State(sim): State<Simulator>, Path(connection_id): Path<u64>) -> Response {
-    set_authorization(
-        &sim,
-        connection_id,
-        Some("failed"),
-        Some("Token expired or revoked"),
-    )
+/// `POST /__sim/connections/:id/revoke` `{"authorization_error"?}`: the token expired or was
+/// revoked; Workato then reports the connection failed, with this error.
+pub async fn revoke(
+    State(sim): State<Simulator>,
+    Path(connection_id): Path<u64>,
+    JsonBody(body): JsonBody,
+) -> Response {
+    let message = body
+        .get("authorization_error")
+        .and_then(Value::as_str)
+        .unwrap_or("Token expired or revoked")
+        .to_owned();
+    set_authorization(&sim, connection_id, Some("failed"), Some(&message))
 }
 
 fn set_authorization(
