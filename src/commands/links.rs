@@ -96,8 +96,9 @@ fn check_users(args: &LinksArgs, desired: &crate::desired::Desired) -> Result<()
     Ok(())
 }
 
-/// One connection an end user still has to authorize, with its link or why it has none.
-#[derive(Clone, Debug, Serialize)]
+/// One connection an end user still has to authorize, with its link or why it has none. Not
+/// `Debug`: the link holds a token, which goes to stdout only.
+#[derive(Serialize)]
 struct LinkEntry {
     user: String,
     /// `<manifest>.<connection>`.
@@ -161,6 +162,11 @@ fn key_of_pending(pending: &PendingUser) -> ConnectionKey {
         pending.connection.clone(),
         pending.recipe_function.clone(),
     )
+}
+
+/// Whether `--user` selects end user `user` (no `--user`: everyone).
+fn selected(args: &LinksArgs, user: &str) -> bool {
+    args.users.is_empty() || args.users.iter().any(|u| u == user)
 }
 
 /// What `--create-missing` did.
@@ -262,7 +268,6 @@ async fn links(args: &LinksArgs, observed: &mut Observed, maker: &LinkMaker) -> 
 /// connections, exactly as apply's phase 4 does (the gate read live first), saves the simulated
 /// account under `--sim`, and plans again so that the new connections have their ids.
 async fn create_missing(args: &LinksArgs, observed: &mut Observed) -> Result<Creation, Stop> {
-    let selected = |user: &str| args.users.is_empty() || args.users.iter().any(|u| u == user);
     let creates: Vec<Change> = observed
         .plan
         .changes
@@ -272,7 +277,7 @@ async fn create_missing(args: &LinksArgs, observed: &mut Observed) -> Result<Cre
                 && change.phase == 4
                 && change.action == Action::Create
                 && change.reason == Reason::RuntimeConnectionMissing
-                && key_of_change(change).is_some_and(|(user, _, _)| selected(&user))
+                && key_of_change(change).is_some_and(|(user, _, _)| selected(args, &user))
                 // What the layers below must create first is apply's work.
                 && change.target.customer_id.is_some()
                 && change.target.folder_id.is_some()
@@ -360,7 +365,6 @@ async fn create_missing(args: &LinksArgs, observed: &mut Observed) -> Result<Cre
 
 /// The selected end users' connections still to authorize, from the plan, without links yet.
 fn entries_of(args: &LinksArgs, plan: &Plan, creation: &Creation) -> Vec<LinkEntry> {
-    let selected = |user: &str| args.users.is_empty() || args.users.iter().any(|u| u == user);
     let changes: BTreeMap<ConnectionKey, &Change> = plan
         .changes
         .iter()
@@ -371,7 +375,7 @@ fn entries_of(args: &LinksArgs, plan: &Plan, creation: &Creation) -> Vec<LinkEnt
     for pending in plan
         .pending_users
         .iter()
-        .filter(|p| p.customer == args.customer && selected(&p.user))
+        .filter(|p| p.customer == args.customer && selected(args, &p.user))
     {
         let key = key_of_pending(pending);
         let created = creation.attempted.contains(&key) && pending.connection_id.is_some();
@@ -403,7 +407,7 @@ fn entries_of(args: &LinksArgs, plan: &Plan, creation: &Creation) -> Vec<LinkEnt
         let Some((user, connection, recipe_function)) = key_of_change(blocked) else {
             continue;
         };
-        if !selected(&user) {
+        if !selected(args, &user) {
             continue;
         }
         let why = blocked.blocked_by.as_deref().unwrap_or("blocked");
