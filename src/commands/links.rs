@@ -17,6 +17,7 @@ use crate::apply::{ApplyEvent, ApplyOptions, IMPORT_TIMEOUT, SkipKind, apply};
 use crate::cli::{ExitStatus, LinksArgs, LinksFormat};
 use crate::links::{LinkMaker, SigningKey, web_base_of};
 use crate::plan::{Action, Change, PendingStatus, PendingUser, Plan, Reason, Subject};
+use crate::render::printable;
 
 use super::session::{Observed, RunOptions, Stop, prepare};
 
@@ -512,9 +513,18 @@ fn text(customer: &str, users: &[String], entries: &[LinkEntry]) -> String {
             (None, Some(why)) => format!("(no link: {why})"),
             (None, None) => "(no link)".to_owned(),
         };
+        // Someone who connected before is told why they are asked again.
+        let again = match (entry.status, &entry.authorization_error) {
+            (PendingStatus::AuthorizationFailed, Some(error)) => {
+                format!("  (connected before: {})", printable(error))
+            }
+            (PendingStatus::AuthorizationFailed, None) => "  (connected before)".to_owned(),
+            _ => String::new(),
+        };
         out.push_str(&format!(
-            "\n{:<user_width$}  {:<label_width$}  {target}",
-            entry.user, label
+            "\n{:<user_width$}  {:<label_width$}  {target}{again}",
+            printable(&entry.user),
+            printable(label)
         ));
     }
     out.push_str(

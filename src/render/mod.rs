@@ -14,6 +14,8 @@ pub mod markdown;
 pub mod text;
 mod words;
 
+pub(crate) use words::printable;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
