@@ -41,7 +41,7 @@ pub enum Command {
     Drift(DriftArgs),
     /// Connection-widget links for a customer's end users who still have to authorize.
     #[command(
-        after_help = "Exit codes: 0 success (end users whose connection does not exist yet are listed without a link); 1 error: bad input, `workato.vendor_id` or `WORKATO_JWT_PRIVATE_KEY` missing or unusable, the customer not in Workato, a failure talking to Workato, or, with --create-missing, a connection that could not be created.
+        after_help = "Exit codes: 0 success (end users whose connection does not exist yet are listed without a link); 1 error: bad input, `workato.vendor_id` or `WORKATO_JWT_PRIVATE_KEY` missing or unusable, the customer not in Workato, a failure talking to Workato, or, with --create-missing, any listed connection left without a link (the gate was closed, a create failed, or something below phase 4 is missing); the links that could be made are printed first.
 
 Each link carries a token meant for one use: make links when the page that shows the widget loads, on your server, never ahead of time.
 

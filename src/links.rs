@@ -83,6 +83,11 @@ impl SigningKey {
         let setting = setting.ok_or(KeyError::Missing)?;
         let value = setting.0.trim();
         if value.starts_with("-----BEGIN") {
+            // PEM pasted into a `.env` file or a secret store often has its line breaks written
+            // as the two characters `\n`.
+            if !value.contains('\n') && value.contains("\\n") {
+                return SigningKey::from_pem(value.replace("\\n", "\n"));
+            }
             return SigningKey::from_pem(value.to_owned());
         }
         let text = crate::credentials::read_bounded(Path::new(value))
@@ -269,6 +274,15 @@ fn now_unix() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_with_its_line_breaks_written_as_backslash_n_loads() {
+        let pem = include_str!("../tests/fixtures/jwt/test-only-private-pkcs8.pem");
+        let flattened = pem.trim().replace('\n', "\\n");
+        assert!(!flattened.contains('\n'));
+        let setting = KeySetting::new(flattened);
+        assert!(SigningKey::load(Some(&setting)).is_ok());
+    }
 
     #[test]
     fn the_web_base_is_the_api_base_without_its_path() {

@@ -208,11 +208,15 @@ pub(super) async fn execute(
             let parent_id = parent_of(client, change, state, options).await?;
             let provider = provider_of(client, change, state, options).await?;
             let old = change.target.connection_id;
+            let folder = folder_id(state, change.subject.manifest().unwrap_or_default(), change)?;
             let existing = connections_of(client, id, user, &provider).await?;
             let name = change.target.name.as_deref().unwrap_or_default();
-            let has_right = existing
-                .iter()
-                .any(|c| Some(c.id) != old && c.name == name && c.parent_id == parent_id);
+            let has_right = existing.iter().any(|c| {
+                Some(c.id) != old
+                    && c.name == name
+                    && c.parent_id == parent_id
+                    && c.folder_id == Some(folder)
+            });
             if !has_right {
                 create_runtime_connection(client, user, parent_id, provider, change, state).await?;
             }
@@ -690,7 +694,7 @@ async fn create_runtime_connection(
             let existing = connections_of(client, id, user, &provider).await?;
             if existing
                 .iter()
-                .any(|c| c.name == name && c.parent_id == parent_id)
+                .any(|c| c.name == name && c.parent_id == parent_id && c.folder_id == Some(folder))
             {
                 Ok(())
             } else {
@@ -725,15 +729,25 @@ async fn connections_of(
 }
 
 /// Disconnects a runtime connection (its tokens go first), then deletes it. Both steps may be
-/// repeated after a lost answer; a connection already gone counts as done.
+/// repeated after a lost answer; a connection already gone counts as done. Workato does not
+/// document how it answers a disconnect of a connection that was never connected: a refusal
+/// (4xx, or `success: false`) does not stop the delete, which is what the change is for; if the
+/// delete fails too, both answers are reported.
 async fn retire_connection(client: &Client, customer: u64, connection: u64) -> Result<(), String> {
-    match client.disconnect_connection(customer, connection).await {
-        Ok(()) => {}
+    let refused_disconnect = match client.disconnect_connection(customer, connection).await {
+        Ok(()) => None,
         Err(error) if error.status() == Some(404) => return Ok(()),
+        Err(error) if error.is_refusal() => Some(describe(error)),
         Err(error) => return Err(describe(error)),
-    }
+    };
     client
         .delete_connection(customer, connection)
         .await
-        .map_err(describe)
+        .map_err(|error| match refused_disconnect {
+            Some(first) => format!(
+                "Workato refused to disconnect it ({first}), then to delete it: {}",
+                describe(error)
+            ),
+            None => describe(error),
+        })
 }

@@ -495,12 +495,16 @@ fn text(customer: &str, users: &[String], entries: &[LinkEntry]) -> String {
         out.push_str(&format!(", {} without a link", entries.len() - linked));
     }
     out.push_str(".\n");
+    // Widths of the text as printed: control characters are shown escaped.
     let user_width = entries
         .iter()
-        .map(|e| e.user.chars().count())
+        .map(|e| printable(&e.user).chars().count())
         .max()
         .unwrap_or(0);
-    let labels: Vec<String> = entries.iter().map(LinkEntry::label).collect();
+    let labels: Vec<String> = entries
+        .iter()
+        .map(|e| printable(&e.label()).into_owned())
+        .collect();
     let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let mut previous: Option<&str> = None;
     for (entry, label) in entries.iter().zip(&labels) {
@@ -524,7 +528,7 @@ fn text(customer: &str, users: &[String], entries: &[LinkEntry]) -> String {
         out.push_str(&format!(
             "\n{:<user_width$}  {:<label_width$}  {target}{again}",
             printable(&entry.user),
-            printable(label)
+            label
         ));
     }
     out.push_str(

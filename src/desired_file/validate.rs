@@ -220,6 +220,24 @@ impl Checker<'_> {
                 self.error(vendor_id, "`vendor_id` is empty", "empty")
                     .with_help("remove it, or give the Embedded vendor id from Workato"),
             );
+        } else if let Some(vendor_id) = &workato.value.vendor_id
+            && vendor_id
+                .value
+                .chars()
+                .any(|c| c == ':' || c.is_whitespace() || c.is_control())
+        {
+            // It is the first part of the links' `sub` claim, `<vendor id>:<customer id>`.
+            diagnostics.push(
+                self.error(
+                    vendor_id,
+                    "`vendor_id` holds `:`, a space or a control character",
+                    "not a vendor id",
+                )
+                .with_help(
+                    "give the Embedded vendor id exactly as Workato shows it; it becomes the part \
+                     before `:` in the links' token subject",
+                ),
+            );
         }
     }
 

@@ -785,6 +785,23 @@ impl<'a> CustomerDiff<'a> {
                         .collect()
                 })
                 .unwrap_or_default();
+            // Connections of one connector may belong to several of the manifest's connections
+            // ("Dropbox - Ann", "Dropbox Personal - Ann"): each belongs to the one whose name,
+            // followed by " - ", is its longest prefix, and to no other.
+            let siblings: Vec<&str> = manifest
+                .connections
+                .iter()
+                .filter(|c| c.runtime_users && c.connector() == connector)
+                .map(|c| c.name.as_str())
+                .collect();
+            let live_runtime: Vec<&LiveConnection> = if siblings.len() > 1 {
+                live_runtime
+                    .into_iter()
+                    .filter(|c| owner_of(&c.name, &siblings) == Some(connection.name.as_str()))
+                    .collect()
+            } else {
+                live_runtime
+            };
             let mut functions = connection.recipe_functions.clone();
             // Longest first, so "Get file (v2)" is not read as "Get file".
             functions.sort_by_key(|f| std::cmp::Reverse(f.len()));
@@ -936,29 +953,46 @@ impl<'a> CustomerDiff<'a> {
                 None => format!("{} - {}", connection.name, user.label()),
             })
             .collect();
-        let candidates: Vec<&LiveConnection> = live_runtime
+        let exact: Vec<&LiveConnection> = live_runtime
+            .iter()
+            .filter(theirs)
+            .filter(|c| c.name == name)
+            .copied()
+            .collect();
+        let loose: Vec<&LiveConnection> = live_runtime
             .iter()
             .filter(theirs)
             .filter(|c| {
-                c.name == name
-                    || (function_of(&c.name, functions_longest_first).as_deref() == function
-                        && !other_names.contains(&c.name))
+                c.name != name
+                    && function_of(&c.name, functions_longest_first).as_deref() == function
+                    && !other_names.contains(&c.name)
             })
             .copied()
             .collect();
-        // The one to keep has the right parent (exactly the name first); one with the wrong
-        // parent is replaced. Both exist when a replace stopped between creating the new one
-        // and deleting the old: the next run only deletes the old one.
-        let right = candidates
-            .iter()
-            .filter(|c| c.parent_id == wanted_parent)
-            .min_by_key(|c| (c.name != name, c.id))
-            .copied();
-        let wrong = candidates
-            .iter()
-            .filter(|c| c.parent_id != wanted_parent)
-            .min_by_key(|c| (c.name != name, c.id))
-            .copied();
+        // The one to keep has the right parent, exactly the name first. One with the wrong
+        // parent is replaced; when the right one exists too (a replace stopped between creating
+        // the new connection and deleting the old), the wrong one is only deleted. A connection
+        // found by its function alone (the user was renamed) is never deleted while a right one
+        // exists.
+        fn lowest<'c>(
+            pool: &[&'c LiveConnection],
+            parent: Option<u64>,
+            right: bool,
+        ) -> Option<&'c LiveConnection> {
+            pool.iter()
+                .filter(|c| (c.parent_id == parent) == right)
+                .min_by_key(|c| c.id)
+                .copied()
+        }
+        let right =
+            lowest(&exact, wanted_parent, true).or_else(|| lowest(&loose, wanted_parent, true));
+        let wrong = lowest(&exact, wanted_parent, false).or_else(|| {
+            if right.is_none() {
+                lowest(&loose, wanted_parent, false)
+            } else {
+                None
+            }
+        });
         let target = Target {
             customer_id,
             folder_id: outlook.folder_id,
@@ -984,7 +1018,16 @@ impl<'a> CustomerDiff<'a> {
                 }),
                 target,
             )),
-            (_, Some(wrong)) => Some(self.change(
+            (Some(_), Some(wrong)) => Some(self.change(
+                4,
+                Action::Delete,
+                subject.clone(),
+                Reason::RuntimeConnectionWrongParent,
+                json!({ "name": wrong.name, "parent_id": wrong.parent_id }),
+                Value::Null,
+                target,
+            )),
+            (None, Some(wrong)) => Some(self.change(
                 4,
                 Action::Replace,
                 subject.clone(),
@@ -1050,6 +1093,19 @@ impl<'a> CustomerDiff<'a> {
             }
         }
     }
+}
+
+/// Which of `names` (connections of one connector) a runtime connection's name belongs to: the
+/// longest that, followed by ` - `, starts it.
+fn owner_of<'n>(name: &str, names: &[&'n str]) -> Option<&'n str> {
+    names
+        .iter()
+        .filter(|owner| {
+            name.strip_prefix(**owner)
+                .is_some_and(|rest| rest.starts_with(" - "))
+        })
+        .max_by_key(|owner| owner.len())
+        .copied()
 }
 
 /// The recipe function a runtime connection's name ends with (`… - <function>`), matched

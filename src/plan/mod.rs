@@ -457,18 +457,12 @@ impl PendingStatus {
     }
 
     /// The status of a live connection that is not authorized (`None`: it does not exist yet).
+    /// Only a status Workato documents as a failure (`failed`, `exception`) counts as lost: a
+    /// shell nobody connected has none, and any status this version does not know is taken as
+    /// never connected rather than telling an end user they connected before.
     pub fn of(connection: Option<&crate::live::LiveConnection>) -> PendingStatus {
-        match connection {
-            Some(c)
-                if c.authorization_error
-                    .as_deref()
-                    .is_some_and(|e| !e.trim().is_empty())
-                    || c.authorization_status
-                        .as_deref()
-                        .is_some_and(|s| s != "success") =>
-            {
-                PendingStatus::AuthorizationFailed
-            }
+        match connection.and_then(|c| c.authorization_status.as_deref()) {
+            Some("failed" | "exception") => PendingStatus::AuthorizationFailed,
             _ => PendingStatus::NeverConnected,
         }
     }

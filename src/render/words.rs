@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::plan::{
-    Action, ApiBudget, Change, FamilyBudget, Kind, Note, PendingStatus, PendingUser, Plan, Summary,
-    Unmanaged,
+    Action, ApiBudget, Change, FamilyBudget, Kind, Note, PendingStatus, PendingUser, Plan, Reason,
+    Summary, Unmanaged,
 };
 
 /// `1240` → `1,240`.
@@ -315,6 +315,11 @@ pub(crate) fn change_consequence(change: &Change) -> Option<&'static str> {
     match (change.kind(), change.action) {
         (Kind::RuntimeConnection, Action::Replace) => {
             Some("the end user has to connect again: the new connection starts unconnected")
+        }
+        (Kind::RuntimeConnection, Action::Delete)
+            if change.reason == Reason::RuntimeConnectionWrongParent =>
+        {
+            Some("it has the wrong parent and the right one exists: it is disconnected and deleted")
         }
         (Kind::RuntimeConnection, Action::Delete) => {
             Some("the end user's connection is disconnected and deleted")

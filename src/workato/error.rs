@@ -279,6 +279,13 @@ impl ClientError {
             if message.contains("already been taken") || message.contains("already exists"))
     }
 
+    /// Workato answered and said no: a 4xx other than 401/403, 404 and 429, or HTTP 200 with
+    /// `success: false`. Not a timeout, a rate limit or a server error.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, ClientError::Refused { .. })
+            || matches!(self, ClientError::Api { status, .. } if (400..500).contains(status))
+    }
+
     /// The HTTP status Workato answered with, when it answered.
     pub fn status(&self) -> Option<u16> {
         match self {

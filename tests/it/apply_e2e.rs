@@ -2307,7 +2307,7 @@ fn a_changed_folder_name_renames_the_project_through_the_projects_route() {
 // Root-folder (Home) assets.
 
 /// Copies the folder `from` into `to`, recursively.
-fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create the copy");
     for entry in std::fs::read_dir(from).expect("readable folder") {
         let path = entry.expect("directory entry").path();

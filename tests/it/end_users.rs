@@ -397,8 +397,9 @@ fn a_replace_cut_short_after_its_create_only_deletes_on_the_next_run() {
     }
     let plan = run(&sim, &scenario, &["plan"]);
     assert!(
-        plan.stdout
-            .contains("-/+ replace runtime connection files-sync.dropbox/u1/Get file"),
+        plan.stdout.contains(
+            "- delete runtime connection files-sync.dropbox/u1/Get file  (runtime_connection.wrong_parent)"
+        ) && plan.stdout.contains("it has the wrong parent and the right one exists"),
         "{}",
         plan.transcript()
     );
@@ -435,4 +436,101 @@ fn a_replace_cut_short_after_its_create_only_deletes_on_the_next_run() {
     assert_converged(&run(&sim, &scenario, &["plan"]));
     let drift = run(&sim, &scenario, &["drift"]);
     assert_eq!(drift.code, 0, "{}", drift.transcript());
+}
+
+#[test]
+fn two_end_user_connections_of_one_connector_keep_to_their_own() {
+    // "Dropbox - Ann" and "Dropbox Personal - Ann" are both Dropbox connections of u1: neither
+    // may be taken for the other's (each would be "replaced" by the other on every run).
+    let sim = Served::start(&[]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let package = dir.path().join("files-sync");
+    crate::apply_e2e::copy_tree(
+        &crate::context::repo_root().join("examples/quickstart/packages/files-sync"),
+        &package,
+    );
+    std::fs::write(
+        package.join("Files Sync/dropbox_personal.connection.json"),
+        r#"{ "name": "Dropbox Personal", "provider": "dropbox", "root_folder": false }"#,
+    )
+    .expect("a second Dropbox connection");
+    let manifest = files_sync_manifest("PARTNER_KEY").replace(
+        &crate::context::repo_root()
+            .join("examples/quickstart/packages/files-sync")
+            .display()
+            .to_string(),
+        &package.display().to_string(),
+    ) + "      dropbox_personal:\n        name: Dropbox Personal\n        provider: dropbox\n        runtime_users: true\n        parent: default\n";
+    let file = |users: &str, extra: &str| {
+        format!(
+            "{manifest}customers:\n  - external_id: acme-001\n    name: Acme\n    notification_email: it@acme.example\n    manifests: [files-sync]\n{extra}    runtime_users:\n{users}"
+        )
+    };
+    let both = "      - id: u1\n        name: Ann\n      - id: u2\n        name: Bo\n";
+    let scenario = Scenario::new(&file(both, ""));
+    apply(&sim, &scenario);
+    assert_converged(&run(&sim, &scenario, &["plan"]));
+    let before = user_connections(&sim);
+    assert_eq!(
+        before.iter().map(|c| c.1.as_str()).collect::<Vec<_>>(),
+        [
+            "Dropbox - Ann",
+            "Dropbox - Ann - Get file",
+            "Dropbox Personal - Ann",
+            "Dropbox - Bo",
+            "Dropbox - Bo - Get file",
+            "Dropbox Personal - Bo"
+        ]
+    );
+    for (_, _, id, _) in &before {
+        sim.sim_post(&format!("/connections/{id}/authorize"), json!({}));
+    }
+    let seen = sim.log().len();
+    apply(&sim, &scenario);
+    assert_eq!(sim.writes_after(seen), Vec::<Value>::new());
+    let drift = run(&sim, &scenario, &["drift"]);
+    assert_eq!(drift.code, 0, "{}", drift.transcript());
+
+    // u2 leaves: each of their three connections is reported once, by the connection it
+    // belongs to; pruned, they go and u1's stay as they were.
+    let only_ann = "      - id: u1\n        name: Ann\n";
+    rewrite(&scenario, &file(only_ann, ""));
+    let plan = run(&sim, &scenario, &["plan"]);
+    for (key, name) in [
+        ("files-sync.dropbox/u2 of acme-001", "Dropbox - Bo"),
+        (
+            "files-sync.dropbox/u2/Get file of acme-001",
+            "Dropbox - Bo - Get file",
+        ),
+        (
+            "files-sync.dropbox_personal/u2 of acme-001",
+            "Dropbox Personal - Bo",
+        ),
+    ] {
+        let id = before
+            .iter()
+            .find(|c| c.1 == name)
+            .map(|c| c.2)
+            .unwrap_or_default();
+        let line = format!("runtime connection {key}, id {id}  (runtime_connection.unlisted)");
+        assert_eq!(
+            plan.stdout.matches(&line).count(),
+            1,
+            "{line}\n{}",
+            plan.transcript()
+        );
+    }
+    assert_eq!(
+        plan.stdout.matches("(runtime_connection.unlisted)").count(),
+        3,
+        "{}",
+        plan.transcript()
+    );
+    rewrite(
+        &scenario,
+        &file(only_ann, "    prune_runtime_users: true\n"),
+    );
+    apply(&sim, &scenario);
+    assert_eq!(user_connections(&sim), before[..3].to_vec());
+    assert_converged(&run(&sim, &scenario, &["plan"]));
 }
