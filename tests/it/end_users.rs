@@ -84,6 +84,20 @@ fn default_dropbox(sim: &Served) -> u64 {
         .expect("the imported Dropbox connection")
 }
 
+/// The writes logged after the first `seen` entries, as `METHOD PATH`.
+fn writes_since(sim: &Served, seen: usize) -> Vec<String> {
+    sim.writes_after(seen)
+        .iter()
+        .map(|w| {
+            format!(
+                "{} {}",
+                w["method"].as_str().unwrap_or_default(),
+                w["path"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 /// `(status, authorization_error)` of each pending entry of a plan or drift JSON document.
 fn pending_statuses(document: &Value) -> Vec<(String, String, Value)> {
     document["pending_users"]
@@ -246,25 +260,17 @@ fn an_end_user_is_added_connects_loses_it_is_renamed_and_is_removed() {
         "{}",
         plan.transcript()
     );
+    let acme = customer(&sim.state(), "acme-001")["id"].clone();
     let seen = sim.log().len();
     apply(&sim, &scenario);
-    let writes: Vec<(String, String)> = sim
-        .writes_after(seen)
-        .iter()
-        .map(|w| {
-            (
-                w["method"].as_str().unwrap_or_default().to_owned(),
-                w["path"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
+    let writes = writes_since(&sim, seen);
     for (_, _, id, _) in &connections {
-        let disconnect = writes.iter().position(|(m, p)| {
-            m == "POST" && p.ends_with(&format!("/connections/{id}/disconnect"))
+        let disconnect = writes.iter().position(|w| {
+            w == &format!("POST /api/managed_users/{acme}/connections/{id}/disconnect")
         });
         let delete = writes
             .iter()
-            .position(|(m, p)| m == "DELETE" && p.ends_with(&format!("/connections/{id}")));
+            .position(|w| w == &format!("DELETE /api/managed_users/{acme}/connections/{id}"));
         assert!(
             matches!((disconnect, delete), (Some(d), Some(x)) if d < x),
             "connection {id} is disconnected, then deleted: {writes:#?}"
@@ -345,17 +351,7 @@ fn a_connection_with_the_wrong_parent_is_replaced_right_one_first() {
 
     let seen = sim.log().len();
     apply(&sim, &scenario);
-    let writes: Vec<String> = sim
-        .writes_after(seen)
-        .iter()
-        .map(|w| {
-            format!(
-                "{} {}",
-                w["method"].as_str().unwrap_or_default(),
-                w["path"].as_str().unwrap_or_default()
-            )
-        })
-        .collect();
+    let writes: Vec<String> = writes_since(&sim, seen);
     let create = writes
         .iter()
         .position(|w| w.starts_with("POST ") && w.ends_with("/connections"));
@@ -410,17 +406,7 @@ fn a_replace_cut_short_after_its_create_only_deletes_on_the_next_run() {
     );
     let seen = sim.log().len();
     apply(&sim, &scenario);
-    let writes: Vec<String> = sim
-        .writes_after(seen)
-        .iter()
-        .map(|w| {
-            format!(
-                "{} {}",
-                w["method"].as_str().unwrap_or_default(),
-                w["path"].as_str().unwrap_or_default()
-            )
-        })
-        .collect();
+    let writes: Vec<String> = writes_since(&sim, seen);
     assert!(
         !writes
             .iter()
