@@ -35,6 +35,10 @@ pub struct Stats {
 pub struct LogEntry {
     /// Position in the log, from 1.
     pub seq: u64,
+    /// When the request was counted, in milliseconds since the simulator started (for a request
+    /// that reached the rate limiter, the instant it was admitted or refused there), so that a
+    /// benchmark can read pacing and start times from the log.
+    pub at_ms: f64,
     pub method: String,
     /// Path and query, as sent.
     pub path: String,
@@ -137,6 +141,13 @@ pub async fn gate(State(sim): State<Simulator>, request: Request, next: Next) ->
         .collect();
     let family = Family::classify(&method, &segments);
     let is_import = family == Some(Family::ImportsCreate);
+    let mut seen = Seen {
+        at: Instant::now(),
+        method: method.clone(),
+        path: path_and_query,
+        family,
+        body: Value::Null,
+    };
 
     let (parts, body) = request.into_parts();
     let limit = sim.options().max_body_bytes;
@@ -147,48 +158,25 @@ pub async fn gate(State(sim): State<Simulator>, request: Request, next: Next) ->
                 StatusCode::BAD_REQUEST,
                 "Bad request: request body too large",
             );
-            return finish(
-                &sim,
-                &method,
-                path_and_query,
-                family,
-                Value::Null,
-                response,
-                false,
-            );
+            return finish(&sim, seen, response, false);
         }
     };
-    let logged_body = redact(&bytes, is_import);
+    seen.body = redact(&bytes, is_import);
 
     if !path.starts_with("/api/") {
-        return finish(
-            &sim,
-            &method,
-            path_and_query,
-            family,
-            logged_body,
-            not_found(),
-            false,
-        );
+        return finish(&sim, seen, not_found(), false);
     }
     if !authorized(&sim, parts.headers.get(header::AUTHORIZATION)) {
         let response = error(StatusCode::UNAUTHORIZED, "Unauthorized");
-        return finish(
-            &sim,
-            &method,
-            path_and_query,
-            family,
-            logged_body,
-            response,
-            false,
-        );
+        return finish(&sim, seen, response, false);
     }
 
     let (latency, fail) = {
         let mut inner = sim.lock();
         inner.stats.total_requests += 1;
         if let Some(family) = family {
-            if let Err(wait) = inner.limiter.admit(family, Instant::now()) {
+            seen.at = Instant::now();
+            if let Err(wait) = inner.limiter.admit(family, seen.at) {
                 *inner
                     .stats
                     .throttled
@@ -203,15 +191,7 @@ pub async fn gate(State(sim): State<Simulator>, request: Request, next: Next) ->
                 if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, value);
                 }
-                return finish(
-                    &sim,
-                    &method,
-                    path_and_query,
-                    Some(family),
-                    logged_body,
-                    response,
-                    false,
-                );
+                return finish(&sim, seen, response, false);
             }
             *inner
                 .stats
@@ -260,15 +240,7 @@ pub async fn gate(State(sim): State<Simulator>, request: Request, next: Next) ->
         tokio::time::sleep(latency).await;
     }
     if let Some(response) = fail {
-        return finish(
-            &sim,
-            &method,
-            path_and_query,
-            family,
-            logged_body,
-            response,
-            false,
-        );
+        return finish(&sim, seen, response, false);
     }
 
     let request = Request::from_parts(parts, Body::from(bytes));
@@ -287,40 +259,35 @@ pub async fn gate(State(sim): State<Simulator>, request: Request, next: Next) ->
                 _ => false,
             }
         });
-    finish(
-        &sim,
-        &method,
-        path_and_query,
-        family,
-        logged_body,
-        response,
-        drop_it,
-    )
+    finish(&sim, seen, response, drop_it)
+}
+
+/// What the log keeps of a request, gathered as the gate goes.
+struct Seen {
+    at: Instant,
+    method: String,
+    path: String,
+    family: Option<Family>,
+    body: Value,
 }
 
 /// Logs the request and returns its response, or a response whose body fails at once when the
 /// answer is to be lost: hyper then cuts the connection, and the client sees no answer at all.
-fn finish(
-    sim: &Simulator,
-    method: &str,
-    path: String,
-    family: Option<Family>,
-    body: Value,
-    response: Response,
-    dropped: bool,
-) -> Response {
+fn finish(sim: &Simulator, seen: Seen, response: Response, dropped: bool) -> Response {
     let status = response.status();
     {
+        let at_ms = seen.at.duration_since(sim.started()).as_secs_f64() * 1_000.0;
         let mut inner = sim.lock();
         let seq = inner.log.len() as u64 + 1;
         inner.log.push(LogEntry {
             seq,
-            method: method.to_owned(),
-            path,
-            family: family.map(|family| family.name().to_owned()),
+            at_ms,
+            method: seen.method,
+            path: seen.path,
+            family: seen.family.map(|family| family.name().to_owned()),
             status: status.as_u16(),
             dropped,
-            body,
+            body: seen.body,
         });
     }
     if dropped {

@@ -81,6 +81,8 @@ pub(crate) struct Inner {
 pub struct Simulator {
     inner: Arc<Mutex<Inner>>,
     options: Arc<SimOptions>,
+    /// When it was made: the origin of the request log's `at_ms`.
+    started: std::time::Instant,
 }
 
 /// Why a state file could not be loaded or saved.
@@ -117,6 +119,7 @@ impl Simulator {
         Self {
             inner: Arc::new(Mutex::new(inner)),
             options: Arc::new(options),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -255,6 +258,10 @@ impl Simulator {
 
     pub(crate) fn options(&self) -> &SimOptions {
         &self.options
+    }
+
+    pub(crate) fn started(&self) -> std::time::Instant {
+        self.started
     }
 }
 
