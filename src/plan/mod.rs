@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use budget::{ApiBudget, FamilyBudget, budget_of};
+pub use budget::{ApiBudget, CI_JOB_SECONDS, FamilyBudget, budget_of};
 pub use diff::diff;
 
 /// The JSON format version of a rendered plan.

@@ -211,6 +211,9 @@ struct BudgetDocument {
     families: BTreeMap<String, FamilyDocument>,
     /// The shortest time, in seconds, that the published limits allow for the whole apply.
     min_seconds: u64,
+    /// The part of `min_seconds` that phases 1 to 3 of every customer take; apply does them
+    /// before any runtime connection, so every customer's recipes can run this early.
+    setup_seconds: u64,
 }
 
 /// One endpoint family's part of the budget.
@@ -258,6 +261,7 @@ impl<'a> PlanDocument<'a> {
                     })
                     .collect(),
                 min_seconds: budget.min_seconds,
+                setup_seconds: budget.setup_seconds,
             },
             observed_calls: &ctx.observed_calls,
         }

@@ -21,8 +21,8 @@ use super::field::{changed_field_names, field_lines};
 use super::group::{CustomerPlan, Entry, by_customer};
 use super::words::{
     BLOCKED_MARKER, PENDING_MARKER, budget_line, change_consequence, count, counted,
-    customer_counts, headline, more_pending_line, note_lines, observed_line, pending_headline,
-    phase_heading, printable, summary_line, unmanaged_headline,
+    customer_counts, headline, long_apply_line, more_pending_line, note_lines, observed_line,
+    pending_headline, phase_heading, printable, summary_line, unmanaged_headline,
 };
 use crate::plan::{Action, ApiBudget, Change, Plan};
 
@@ -280,6 +280,7 @@ impl Comment<'_> {
         for line in [
             observed_line(&self.ctx.observed_calls),
             budget_line(self.budget),
+            long_apply_line(self.budget),
         ]
         .into_iter()
         .flatten()

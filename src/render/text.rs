@@ -25,9 +25,9 @@ use super::RenderContext;
 use super::field::{FieldLine, LineStyle, field_lines};
 use super::group::{Entry, by_customer};
 use super::words::{
-    BLOCKED_MARKER, PENDING_MARKER, budget_line, change_consequence, headline, more_pending_line,
-    note_lines, observed_line, pending_headline, phase_heading, printable, summary_line,
-    unmanaged_headline,
+    BLOCKED_MARKER, PENDING_MARKER, budget_line, change_consequence, headline, long_apply_line,
+    more_pending_line, note_lines, observed_line, pending_headline, phase_heading, printable,
+    summary_line, unmanaged_headline,
 };
 use crate::plan::{Action, ApiBudget, Change, Plan};
 
@@ -103,9 +103,13 @@ pub fn render(plan: &Plan, budget: &ApiBudget, ctx: &RenderContext) -> String {
         }
         out.push('\n');
     }
-    for line in [observed_line(&ctx.observed_calls), budget_line(budget)]
-        .into_iter()
-        .flatten()
+    for line in [
+        observed_line(&ctx.observed_calls),
+        budget_line(budget),
+        long_apply_line(budget),
+    ]
+    .into_iter()
+    .flatten()
     {
         let _ = writeln!(out, "{line}");
     }

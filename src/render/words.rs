@@ -160,6 +160,22 @@ pub(crate) fn budget_line(budget: &ApiBudget) -> Option<String> {
     ))
 }
 
+/// The warning under the budget when the apply needs longer than a CI job may run: `apply
+/// --max-duration` stops in time and the next run continues. `None` for a shorter apply.
+pub(crate) fn long_apply_line(budget: &ApiBudget) -> Option<String> {
+    if !budget.exceeds_ci_job() {
+        return None;
+    }
+    Some(format!(
+        "Warning: this apply needs ≥ {} at Workato's limits, longer than a CI job may usually run \
+         ({}). Run `embedctl apply --max-duration 5h30m` in each job, again until it exits 0: \
+         each run stops in time (exit 4 while work is left) and the next continues where it \
+         stopped, duplicating nothing.",
+        duration(budget.min_seconds),
+        duration(crate::plan::CI_JOB_SECONDS)
+    ))
+}
+
 /// How many endpoint families the budget line names; the rest are summed up (the JSON plan has
 /// them all).
 const BUDGET_FAMILIES_SHOWN: usize = 3;
@@ -390,6 +406,24 @@ mod tests {
         assert_eq!(count(999), "999");
         assert_eq!(count(1_240), "1,240");
         assert_eq!(count(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn an_apply_longer_than_a_ci_job_is_told_to_stop_in_time() {
+        let mut budget = ApiBudget {
+            min_seconds: crate::plan::CI_JOB_SECONDS,
+            ..ApiBudget::default()
+        };
+        assert_eq!(long_apply_line(&budget), None, "six hours fit");
+        budget.min_seconds = 103_000;
+        let line = long_apply_line(&budget).expect("a warning");
+        assert_eq!(
+            line,
+            "Warning: this apply needs ≥ 28 h 36 min at Workato's limits, longer than a CI job \
+             may usually run (6 h). Run `embedctl apply --max-duration 5h30m` in each job, again \
+             until it exits 0: each run stops in time (exit 4 while work is left) and the next \
+             continues where it stopped, duplicating nothing."
+        );
     }
 
     #[test]

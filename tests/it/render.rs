@@ -926,3 +926,28 @@ fn a_fleet_of_pending_end_users_fits_in_a_ci_log() {
         200_000
     );
 }
+
+#[test]
+fn a_plan_longer_than_a_ci_job_suggests_max_duration_in_text_and_markdown() {
+    // 3,000 customers onboarding: their imports alone take more than 6 hours at the hourly cap.
+    let plan = many_customers(3_000);
+    let budget = budget(&plan);
+    assert!(budget.min_seconds > 6 * 3_600, "{budget:?}");
+    for format in [Format::Text, Format::Markdown] {
+        let output = rendered(&plan, format);
+        assert_eq!(
+            output
+                .matches("`embedctl apply --max-duration 5h30m`")
+                .count(),
+            1,
+            "{format:?}: {}",
+            &output[output.len().saturating_sub(1_500)..]
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&rendered(&plan, Format::Json)).expect("JSON");
+    assert_eq!(json["api_budget"]["min_seconds"], budget.min_seconds);
+    assert!(json["api_budget"]["setup_seconds"].as_u64() < Some(budget.min_seconds));
+    // A short apply says nothing of the kind.
+    assert!(!rendered(&onboarding(), Format::Text).contains("--max-duration"));
+}
