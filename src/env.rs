@@ -18,6 +18,10 @@ pub const EMBEDCTL_RATE_SHARE: &str = "EMBEDCTL_RATE_SHARE";
 /// Testing only: divides every duration derived from Workato's clock.
 pub const EMBEDCTL_TIME_SCALE: &str = "EMBEDCTL_TIME_SCALE";
 
+/// When set (to anything but `0` or nothing), plan, drift and apply print on stderr how long
+/// reading Workato and computing the plan took (benchmarks read it).
+pub const EMBEDCTL_TIMINGS: &str = "EMBEDCTL_TIMINGS";
+
 /// The RSA private key that signs connection-widget links (`links`): PEM text or a path.
 pub const WORKATO_JWT_PRIVATE_KEY: &str = "WORKATO_JWT_PRIVATE_KEY";
 
@@ -44,6 +48,8 @@ pub struct Settings {
     /// `WORKATO_JWT_PRIVATE_KEY`, when set and not blank (its `Debug` prints no value; read
     /// and checked by `links` only).
     pub jwt_private_key: Option<crate::links::KeySetting>,
+    /// `EMBEDCTL_TIMINGS`: print how long reading and diffing took.
+    pub timings: bool,
 }
 
 impl Settings {
@@ -66,6 +72,8 @@ impl Settings {
             jwt_private_key: lookup(WORKATO_JWT_PRIVATE_KEY)
                 .filter(|value| !value.trim().is_empty())
                 .map(crate::links::KeySetting::new),
+            timings: lookup(EMBEDCTL_TIMINGS)
+                .is_some_and(|value| !matches!(value.trim(), "" | "0")),
         })
     }
 }

@@ -36,6 +36,8 @@ pub struct Observed {
     pub simulator: Option<RunningSimulator>,
     /// The HMAC key credentials were fingerprinted with.
     pub fingerprint_key: Option<String>,
+    /// `EMBEDCTL_TIMINGS`: print how long reading Workato and diffing took.
+    pub timings: bool,
 }
 
 impl Observed {
@@ -257,6 +259,7 @@ impl Prepared {
             client,
             simulator: running,
             fingerprint_key,
+            timings: settings.timings,
         };
         if let Err(stop) = observed.refresh(customers).await {
             observed.finish().await;
@@ -270,10 +273,21 @@ impl Observed {
     /// Reads Workato again and diffs afresh, with the same client: what a command that wrote
     /// something sees next.
     pub async fn refresh(&mut self, customers: &[String]) -> Result<(), Stop> {
+        let reading = std::time::Instant::now();
         let live = observe(&self.client, &self.desired, customers)
             .await
             .map_err(|error| Stop(format!("cannot read Workato: {error}")))?;
+        let diffing = std::time::Instant::now();
         self.plan = diff(&self.desired, &live);
+        if self.timings {
+            // `diff` is synchronous and pure: its wall time bounds the CPU time it took.
+            eprintln!(
+                "timings: read Workato in {:.3} s ({} calls), diff in {:.3} s",
+                (diffing - reading).as_secs_f64(),
+                live.calls.values().sum::<u64>(),
+                diffing.elapsed().as_secs_f64()
+            );
+        }
         self.budget = budget_of(&self.plan.changes, self.client.rate_share());
         self.live = live;
         Ok(())

@@ -592,3 +592,23 @@ fn a_connection_without_credentials_blocks_its_recipe_and_phase_four() {
         drift.transcript()
     );
 }
+
+#[test]
+fn timings_are_printed_on_stderr_only_when_asked_for() {
+    let workspace = half_onboarded();
+    let quiet = workspace.plan("json", &[], &[]);
+    assert!(!quiet.stderr.contains("timings:"), "{}", quiet.transcript());
+    let timed = workspace.plan("json", &[], &[("EMBEDCTL_TIMINGS", "1")]);
+    assert_eq!(timed.stdout, quiet.stdout, "the plan itself is the same");
+    let line = timed
+        .stderr
+        .lines()
+        .find(|line| line.starts_with("timings: read Workato in "))
+        .unwrap_or_else(|| panic!("no timings line: {}", timed.transcript()));
+    assert!(
+        line.contains(" calls), diff in ") && line.ends_with(" s"),
+        "{line}"
+    );
+    let off = workspace.plan("json", &[], &[("EMBEDCTL_TIMINGS", "0")]);
+    assert!(!off.stderr.contains("timings:"), "{}", off.transcript());
+}
