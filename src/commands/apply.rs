@@ -141,6 +141,7 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
     });
     let simulated = args.target.sim.is_some();
     let options = ApplyOptions {
+        deadline: None,
         desired: observed.desired.clone(),
         inputs,
         fingerprint_key,

@@ -1813,6 +1813,7 @@ async fn apply_planned(
         inputs.insert((change.customer.clone(), change.key()), input);
     }
     let mut options = embedctl::apply::ApplyOptions {
+        deadline: None,
         desired,
         inputs,
         fingerprint_key: "k".to_owned(),
