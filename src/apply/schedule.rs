@@ -277,7 +277,10 @@ async fn run_customer(
             // What the import and the credentials did is not recorded: starting recipes now
             // would leave the next plan blind to it.
             run.outcome.failed += 1;
-            run.failed_phase = Some(run.failed_phase.map_or(change.phase, |p| p.min(change.phase)));
+            run.failed_phase = Some(
+                run.failed_phase
+                    .map_or(change.phase, |p| p.min(change.phase)),
+            );
             emit(ApplyEvent::failed_of(change, error));
             continue;
         }
@@ -321,15 +324,18 @@ async fn run_customer(
             }
             Err(error) => {
                 run.outcome.failed += 1;
-                run.failed_phase =
-                    Some(run.failed_phase.map_or(change.phase, |p| p.min(change.phase)));
+                run.failed_phase = Some(
+                    run.failed_phase
+                        .map_or(change.phase, |p| p.min(change.phase)),
+                );
                 if let Subject::Connection {
                     manifest,
                     connection,
                 } = &change.subject
                     && let Ok((_, declared)) = desired_connection(options, manifest, connection)
                 {
-                    run.unauthorized.push((manifest.clone(), declared.name.clone()));
+                    run.unauthorized
+                        .push((manifest.clone(), declared.name.clone()));
                 }
                 emit(ApplyEvent::failed_of(change, error));
             }
