@@ -202,7 +202,7 @@ impl Served {
     }
 
     /// `embedctl ARGS` against this simulator, not waited for.
-    fn spawn(&self, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Child {
+    pub(crate) fn spawn(&self, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Child {
         embedctl_command(dir, args, &self.env(extra_env))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -1549,7 +1549,7 @@ fn runs_killed_at_every_layer_converge_on_rerun_with_nothing_duplicated() {
 type LogMatcher = fn(&Value) -> bool;
 
 /// SIGKILL an apply that must still be running.
-fn kill_mid_run(child: &mut Child) {
+pub(crate) fn kill_mid_run(child: &mut Child) {
     assert!(
         child.try_wait().expect("child status").is_none(),
         "apply was already done when it was to be killed"

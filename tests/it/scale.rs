@@ -132,3 +132,55 @@ fn a_duration_that_is_not_one_is_refused_naming_the_flag() {
         outcome.transcript()
     );
 }
+
+#[test]
+fn a_run_killed_between_its_import_and_its_record_only_costs_redundant_work() {
+    // Properties are written once per customer, after the import and the credentials: a run
+    // killed before that write leaves an imported package with no digest recorded. The next run
+    // imports it again (its recipes are still stopped) and converges; nothing is blocked,
+    // wrong or duplicated.
+    let sim = Served::start(&["--latency-ms", "50"]);
+    let scenario = Scenario::new(&customer_with_users(2));
+    let args = ["apply", "-f", scenario.file(), "--auto-approve"];
+    let is_import = |entry: &serde_json::Value| {
+        entry["method"] == "POST"
+            && entry["path"]
+                .as_str()
+                .is_some_and(|p| p.contains("/imports"))
+    };
+    let is_record = |entry: &serde_json::Value| {
+        entry["method"] == "POST"
+            && entry["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/properties"))
+    };
+    let mut child = sim.spawn(scenario.dir(), &args, &ENV);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !sim.writes_after(0).iter().any(is_import) {
+        assert!(std::time::Instant::now() < deadline, "no import");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    crate::apply_e2e::kill_mid_run(&mut child);
+    let killed = sim.writes_after(0);
+    assert!(
+        !killed.iter().any(is_record),
+        "the kill came after the record: {killed:#?}"
+    );
+
+    let seen = sim.log().len();
+    let rerun = sim.run(scenario.dir(), &args, &ENV);
+    assert_eq!(rerun.code, 0, "{}", rerun.transcript());
+    let writes = sim.writes_after(seen);
+    assert_eq!(
+        writes.iter().filter(|w| is_import(w)).count(),
+        1,
+        "the package is imported again: {writes:#?}"
+    );
+    assert_eq!(
+        writes.iter().filter(|w| is_record(w)).count(),
+        1,
+        "one record for the customer: {writes:#?}"
+    );
+    assert_converged(&sim.run(scenario.dir(), &["plan", "-f", scenario.file()], &ENV));
+    assert_no_duplicates(&sim.state());
+}
