@@ -111,6 +111,8 @@ pub(crate) struct Served {
     _stdout: Option<BufReader<ChildStdout>>,
     /// The simulator hosted in this process, if it is not a child.
     hosted: Option<RunningSimulator>,
+    /// What the windows of the simulator and of the client are divided by.
+    time_scale: &'static str,
     base: String,
     runtime: tokio::runtime::Runtime,
     http: reqwest::Client,
@@ -128,7 +130,12 @@ fn test_runtime() -> tokio::runtime::Runtime {
 impl Served {
     /// A served simulator (time-scaled) with extra flags, e.g. `--fail-rate 0.3`.
     pub(crate) fn start(extra: &[&str]) -> Self {
-        let mut args = vec!["sim", "serve", "--port", "0", "--time-scale", TIME_SCALE];
+        Self::start_scaled(TIME_SCALE, extra)
+    }
+
+    /// A served simulator whose windows (and the client's) are divided by `time_scale`.
+    pub(crate) fn start_scaled(time_scale: &'static str, extra: &[&str]) -> Self {
+        let mut args = vec!["sim", "serve", "--port", "0", "--time-scale", time_scale];
         args.extend_from_slice(extra);
         let mut child = crate::context::command(&repo_root(), &args, &[])
             .stdout(Stdio::piped())
@@ -147,6 +154,7 @@ impl Served {
             child: Some(child),
             _stdout: Some(stdout),
             hosted: None,
+            time_scale,
             base,
             runtime: test_runtime(),
             http: reqwest::Client::new(),
@@ -178,6 +186,7 @@ impl Served {
         Self {
             child: None,
             _stdout: None,
+            time_scale: TIME_SCALE,
             base: hosted.base_url().to_owned(),
             hosted: Some(hosted),
             runtime,
@@ -190,7 +199,7 @@ impl Served {
             ("WORKATO_BASE_URL", self.base.as_str()),
             ("WORKATO_API_TOKEN", "t"),
             ("EMBEDCTL_FINGERPRINT_KEY", "k"),
-            ("EMBEDCTL_TIME_SCALE", TIME_SCALE),
+            ("EMBEDCTL_TIME_SCALE", self.time_scale),
         ];
         env.extend_from_slice(extra);
         env

@@ -184,3 +184,113 @@ fn a_run_killed_between_its_import_and_its_record_only_costs_redundant_work() {
     assert_converged(&sim.run(scenario.dir(), &["plan", "-f", scenario.file()], &ENV));
     assert_no_duplicates(&sim.state());
 }
+
+/// `customers` customers of the files-sync manifest with `users` end users each.
+fn fleet(customers: usize, users: usize) -> String {
+    let mut yaml = files_sync_manifest("PARTNER_KEY");
+    yaml.push_str("customers:\n");
+    for c in 1..=customers {
+        yaml.push_str(&format!(
+            "  - external_id: c{c:03}\n    name: Customer {c}\n    notification_email: it@c{c:03}.example\n    manifests: [files-sync]\n    runtime_users:\n"
+        ));
+        for u in 1..=users {
+            yaml.push_str(&format!("      - id: c{c:03}-u{u:02}\n"));
+        }
+    }
+    yaml
+}
+
+/// The simulator's admitted calls per family since `before`.
+fn calls_since(
+    sim: &Served,
+    before: &serde_json::Value,
+) -> std::collections::BTreeMap<String, u64> {
+    let now = sim.sim_get("/stats");
+    let mut calls = std::collections::BTreeMap::new();
+    if let Some(families) = now["calls"].as_object() {
+        for (family, count) in families {
+            let earlier = before["calls"][family].as_u64().unwrap_or(0);
+            let delta = count.as_u64().unwrap_or(0) - earlier;
+            if delta > 0 {
+                calls.insert(family.clone(), delta);
+            }
+        }
+    }
+    calls
+}
+
+fn counts(pairs: &[(&str, u64)]) -> std::collections::BTreeMap<String, u64> {
+    pairs.iter().map(|(f, n)| ((*f).to_owned(), *n)).collect()
+}
+
+#[test]
+fn the_calls_of_a_fleet_are_exactly_these() {
+    // 50 customers × 20 end users × 2 connections each, onboarded from an empty account and then
+    // planned: the calls per endpoint family are exact, so a regression in calls fails here.
+    // Both clocks run 1,000 times faster than Workato's, so the test takes seconds.
+    let sim = Served::start_scaled("1000", &[]);
+    let scenario = Scenario::new(&fleet(50, 20));
+    let env = ENV;
+
+    let before = sim.sim_get("/stats");
+    let applied = sim.run(
+        scenario.dir(),
+        &["apply", "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    // Requests answered 429 are not counted (their retries are): the counts do not depend on
+    // how exactly the client paced itself, which the benchmark measures.
+    assert_eq!(
+        calls_since(&sim, &before),
+        // Per customer: its create, its project, the import and two status reads (the
+        // simulator answers `in_progress` once), a connections list and the recipes (page and
+        // empty page) after the import and again for the phase-4 gate, one credential update,
+        // two recipe starts, ONE properties upsert, and 40 end-user connections. Plus the
+        // customers list of an empty account: one empty page.
+        counts(&[
+            ("connections", 50 * (1 + 40)),
+            ("connections_list", 50 * 2),
+            ("customers", 1),
+            ("customers_create", 50),
+            ("folders", 50),
+            ("imports_create", 50),
+            ("imports_status", 50 * 2),
+            ("properties_upsert", 50),
+            ("recipes", 50 * 2),
+            ("recipes_read", 50 * 4),
+        ])
+    );
+
+    // Two waves: every customer's recipes were started before the first end-user connection.
+    let log = sim.log();
+    let last_start = log.iter().rposition(|e| {
+        e["method"] == "PUT" && e["path"].as_str().is_some_and(|p| p.ends_with("/start"))
+    });
+    let first_end_user = log.iter().position(|e| {
+        e["method"] == "POST"
+            && e["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/connections"))
+            && e["status"] == 200
+    });
+    assert!(
+        matches!((last_start, first_end_user), (Some(s), Some(u)) if s < u),
+        "recipes started at {last_start:?}, end users' connections from {first_end_user:?}"
+    );
+
+    let before = sim.sim_get("/stats");
+    let plan = sim.run(scenario.dir(), &["plan", "-f", scenario.file()], &env);
+    assert_converged(&plan);
+    // One customers page per 100 customers and the empty page that ends the list; per
+    // customer one connections list, the recipes page and the empty one, and the properties.
+    assert_eq!(
+        calls_since(&sim, &before),
+        counts(&[
+            ("connections_list", 50),
+            ("customers", 2),
+            ("properties_list", 50),
+            ("recipes_read", 50 * 2),
+        ])
+    );
+}
