@@ -66,7 +66,7 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
             color: super::stdout_has_color(),
             title: args.file.display().to_string(),
             observed_calls: observed.live.calls.clone(),
-            show_pending: args.show_pending,
+            listing: args.listing.listing(),
         };
         let text = render::render(&observed.plan, &observed.budget, &context, Format::Text);
         let _ = anstream::stdout().write_all(text.as_bytes());
