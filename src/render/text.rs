@@ -14,6 +14,9 @@
 //! Plan: 1 to create, 0 to update, 0 to delete; 1 end user pending.
 //! ```
 //!
+//! Each customer lists 20 alike changes, then a count such as `+ 80 more runtime connections of
+//! files-sync.dropbox to create` (`group.rs`); `--verbose` lists them all.
+//!
 //! Markers are right-aligned so that names line up; colour, when asked for, is only on markers,
 //! headings, diff lines and the dimmed reason codes.
 
