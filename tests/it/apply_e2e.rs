@@ -1566,9 +1566,10 @@ fn kill_mid_run(child: &mut Child) {
 // ---------------------------------------------------------------------------------------------
 // 10. One customer's credentials fail; the other customer goes on.
 
-#[test]
-fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
-    let sim = Served::start(&[]);
+/// Two customers of the files-sync manifest with one end user each: good-001 with the partner
+/// key of `PARTNER_KEY`, bad-002 with its own of `BAD_KEY`, which the simulator refuses under
+/// `GOOD_AND_BAD_KEYS`.
+fn good_and_bad_customers() -> Scenario {
     let mut yaml = files_sync_manifest("PARTNER_KEY");
     yaml.push_str("customers:\n");
     yaml.push_str(&customer_yaml("good-001", "Good", &["g-1"], ""));
@@ -1578,8 +1579,17 @@ fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
         &["b-1"],
         "    credentials:\n      files-sync.partner_app:\n        api_key: { env: BAD_KEY }\n",
     ));
-    let scenario = Scenario::new(&yaml);
-    let env = [("PARTNER_KEY", "good-key"), ("BAD_KEY", "invalid")];
+    Scenario::new(&yaml)
+}
+
+/// The keys of `good_and_bad_customers`: good-001's authorizes, bad-002's does not.
+const GOOD_AND_BAD_KEYS: [(&str, &str); 2] = [("PARTNER_KEY", "good-key"), ("BAD_KEY", "invalid")];
+
+#[test]
+fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
+    let sim = Served::start(&[]);
+    let scenario = good_and_bad_customers();
+    let env = GOOD_AND_BAD_KEYS;
 
     let outcome = sim.run(
         scenario.dir(),
@@ -1677,20 +1687,11 @@ fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
 
 #[test]
 fn without_a_terminal_apply_lists_what_went_wrong_and_progress_not_every_change() {
-    let mut yaml = files_sync_manifest("PARTNER_KEY");
-    yaml.push_str("customers:\n");
-    yaml.push_str(&customer_yaml("good-001", "Good", &["g-1"], ""));
-    yaml.push_str(&customer_yaml(
-        "bad-002",
-        "Bad",
-        &["b-1"],
-        "    credentials:\n      files-sync.partner_app:\n        api_key: { env: BAD_KEY }\n",
-    ));
-    let scenario = Scenario::new(&yaml);
+    let scenario = good_and_bad_customers();
+    // A progress line every 5 ms instead of every 10 s.
     let env = [
-        ("PARTNER_KEY", "good-key"),
-        ("BAD_KEY", "invalid"),
-        // A progress line every 5 ms instead of every 10 s.
+        GOOD_AND_BAD_KEYS[0],
+        GOOD_AND_BAD_KEYS[1],
         ("EMBEDCTL_PROGRESS_INTERVAL_MS", "5"),
     ];
     let apply = |state: &str, extra: &[&str]| {
