@@ -20,6 +20,11 @@ pub fn run(args: &ApplyArgs) -> ExitStatus {
 }
 
 async fn execute(args: &ApplyArgs) -> ExitStatus {
+    // `--max-duration` counts from here: reading Workato and planning are part of the job's time.
+    // A budget too large for the clock is no limit at all.
+    let deadline = args
+        .max_duration
+        .and_then(|budget| tokio::time::Instant::now().checked_add(budget));
     if args.saved_plan.is_some() && args.refresh_credentials {
         return super::fail(
             "`--refresh-credentials` cannot be combined with a saved plan: a saved plan is applied \
@@ -163,6 +168,7 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
     });
     let simulated = args.target.sim.is_some();
     let options = ApplyOptions {
+        deadline,
         desired: observed.desired.clone(),
         inputs,
         fingerprint_key,
@@ -190,6 +196,8 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
     observed.finish().await;
     if outcome.is_failure() {
         ExitStatus::Failure
+    } else if outcome.left > 0 {
+        ExitStatus::Stopped
     } else {
         ExitStatus::Success
     }

@@ -337,6 +337,7 @@ async fn create_missing(args: &LinksArgs, observed: &mut Observed) -> Result<Cre
         ..Plan::default()
     };
     let options = ApplyOptions {
+        deadline: None,
         desired: observed.desired.clone(),
         // Runtime connections are created as shells: no credentials are sent.
         inputs: BTreeMap::new(),

@@ -202,7 +202,7 @@ impl Served {
     }
 
     /// `embedctl ARGS` against this simulator, not waited for.
-    fn spawn(&self, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Child {
+    pub(crate) fn spawn(&self, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Child {
         embedctl_command(dir, args, &self.env(extra_env))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -1549,7 +1549,7 @@ fn runs_killed_at_every_layer_converge_on_rerun_with_nothing_duplicated() {
 type LogMatcher = fn(&Value) -> bool;
 
 /// SIGKILL an apply that must still be running.
-fn kill_mid_run(child: &mut Child) {
+pub(crate) fn kill_mid_run(child: &mut Child) {
     assert!(
         child.try_wait().expect("child status").is_none(),
         "apply was already done when it was to be killed"
@@ -1924,6 +1924,7 @@ async fn apply_planned(
         inputs.insert((change.customer.clone(), change.key()), input);
     }
     let mut options = embedctl::apply::ApplyOptions {
+        deadline: None,
         desired,
         inputs,
         fingerprint_key: "k".to_owned(),
