@@ -195,6 +195,30 @@ pub enum OutputFormat {
     Markdown,
 }
 
+/// How much of a long plan text and Markdown list (`plan`, `drift`, `apply`).
+#[derive(Debug, clap::Args)]
+pub struct ListingArgs {
+    /// List every end user still to authorize in text and Markdown (by default the first 20
+    /// per customer and connection, then a count); JSON always lists them all.
+    #[arg(long)]
+    pub show_pending: bool,
+    /// List every change and every end user in text and Markdown (by default the first 20 alike
+    /// changes per customer, then a count); JSON always lists them all. `apply` also prints a
+    /// line per change made when stderr is not a terminal.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+impl ListingArgs {
+    /// What the renderers list in full: `--verbose` lists everything, pending end users too.
+    pub fn listing(&self) -> crate::render::Listing {
+        crate::render::Listing {
+            every_change: self.verbose,
+            every_pending: self.verbose || self.show_pending,
+        }
+    }
+}
+
 /// Where live state comes from: Workato, or an in-process simulator.
 #[derive(Debug, clap::Args)]
 pub struct TargetArgs {
@@ -221,10 +245,8 @@ pub struct PlanArgs {
     /// Save the plan for `embedctl apply PLAN.json` (no secret is written).
     #[arg(long, value_name = "PLAN.json")]
     pub out: Option<PathBuf>,
-    /// List every end user still to authorize in text and Markdown (by default the first 20
-    /// per customer and connection, then a count); JSON always lists them all.
-    #[arg(long)]
-    pub show_pending: bool,
+    #[command(flatten)]
+    pub listing: ListingArgs,
     /// Exit 2 when apply would write, 0 when it would not, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -238,7 +260,8 @@ pub struct PlanArgs {
 /// Output formats of `apply`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ApplyFormat {
-    /// Lines for people (the plan first, then one line per step).
+    /// Lines for people: the plan first, then what happens on stderr (without a terminal: every
+    /// failure, skip and block, a progress line every 10 s and the summary).
     Text,
     /// One JSON event per line (`apply_start`, `change_start`, `change_done`, `change_failed`,
     /// `change_skipped`, `gate_blocked`, `customer_failed`, `summary`).
@@ -272,10 +295,8 @@ pub struct ApplyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
     pub format: ApplyFormat,
-    /// List every end user still to authorize in text and Markdown (by default the first 20
-    /// per customer and connection, then a count); JSON always lists them all.
-    #[arg(long)]
-    pub show_pending: bool,
+    #[command(flatten)]
+    pub listing: ListingArgs,
     /// Refuse a saved plan older than this many hours.
     #[arg(long, value_name = "HOURS", default_value_t = 24)]
     pub max_age: u64,
@@ -305,10 +326,8 @@ pub struct DriftArgs {
     /// Limit the run to these customers (repeatable).
     #[arg(long = "customer", value_name = "EXT")]
     pub customers: Vec<String>,
-    /// List every end user still to authorize in text and Markdown (by default the first 20
-    /// per customer and connection, then a count); JSON always lists them all.
-    #[arg(long)]
-    pub show_pending: bool,
+    #[command(flatten)]
+    pub listing: ListingArgs,
     #[command(flatten)]
     pub target: TargetArgs,
 }

@@ -29,7 +29,7 @@ async fn execute(args: &PlanArgs) -> ExitStatus {
         color: super::stdout_has_color() && args.format == OutputFormat::Text,
         title: args.file.display().to_string(),
         observed_calls: observed.live.calls.clone(),
-        show_pending: args.show_pending,
+        listing: args.listing.listing(),
     };
     let output = render::render(
         &observed.plan,

@@ -36,6 +36,8 @@ pub struct Observed {
     pub simulator: Option<RunningSimulator>,
     /// The HMAC key credentials were fingerprinted with.
     pub fingerprint_key: Option<String>,
+    /// The settings read from the environment at the start.
+    pub settings: Settings,
 }
 
 impl Observed {
@@ -257,6 +259,7 @@ impl Prepared {
             client,
             simulator: running,
             fingerprint_key,
+            settings,
         };
         if let Err(stop) = observed.refresh(customers).await {
             observed.finish().await;

@@ -1575,9 +1575,10 @@ pub(crate) fn kill_mid_run(child: &mut Child) {
 // ---------------------------------------------------------------------------------------------
 // 10. One customer's credentials fail; the other customer goes on.
 
-#[test]
-fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
-    let sim = Served::start(&[]);
+/// Two customers of the files-sync manifest with one end user each: good-001 with the partner
+/// key of `PARTNER_KEY`, bad-002 with its own of `BAD_KEY`, which the simulator refuses under
+/// `GOOD_AND_BAD_KEYS`.
+fn good_and_bad_customers() -> Scenario {
     let mut yaml = files_sync_manifest("PARTNER_KEY");
     yaml.push_str("customers:\n");
     yaml.push_str(&customer_yaml("good-001", "Good", &["g-1"], ""));
@@ -1587,8 +1588,17 @@ fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
         &["b-1"],
         "    credentials:\n      files-sync.partner_app:\n        api_key: { env: BAD_KEY }\n",
     ));
-    let scenario = Scenario::new(&yaml);
-    let env = [("PARTNER_KEY", "good-key"), ("BAD_KEY", "invalid")];
+    Scenario::new(&yaml)
+}
+
+/// The keys of `good_and_bad_customers`: good-001's authorizes, bad-002's does not.
+const GOOD_AND_BAD_KEYS: [(&str, &str); 2] = [("PARTNER_KEY", "good-key"), ("BAD_KEY", "invalid")];
+
+#[test]
+fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
+    let sim = Served::start(&[]);
+    let scenario = good_and_bad_customers();
+    let env = GOOD_AND_BAD_KEYS;
 
     let outcome = sim.run(
         scenario.dir(),
@@ -1681,6 +1691,107 @@ fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
         drift.stdout.contains("connection.auth_failed"),
         "{}",
         drift.transcript()
+    );
+}
+
+#[test]
+fn without_a_terminal_apply_lists_what_went_wrong_and_progress_not_every_change() {
+    let scenario = good_and_bad_customers();
+    // A progress line every 5 ms instead of every 10 s.
+    let env = [
+        GOOD_AND_BAD_KEYS[0],
+        GOOD_AND_BAD_KEYS[1],
+        ("EMBEDCTL_PROGRESS_INTERVAL_MS", "5"),
+    ];
+    let apply = |state: &str, extra: &[&str]| {
+        let state = scenario.path(state);
+        let mut args = vec![
+            "apply",
+            "-f",
+            scenario.file(),
+            "--sim",
+            path_str(&state),
+            "--auto-approve",
+        ];
+        args.extend(extra);
+        run(scenario.dir(), &args, &env)
+    };
+    let summary = "Apply: 12 succeeded, 1 failed, 3 skipped (failed dependency); 0 blocked (gate \
+                   closed); 2 end users pending.";
+    let progress = |outcome: &Outcome| {
+        outcome
+            .stderr
+            .lines()
+            .filter(|line| line.starts_with("progress: "))
+            .count()
+    };
+
+    let quiet = apply("quiet.json", &[]);
+    assert_eq!(quiet.code, 1, "{}", quiet.transcript());
+    assert!(quiet.stdout.contains("Plan: "), "{}", quiet.transcript());
+    let lines: Vec<&str> = quiet.stderr.lines().collect();
+    assert!(
+        !lines.iter().any(|line| line.ends_with(": done")),
+        "a line per change made:\n{}",
+        quiet.transcript()
+    );
+    assert!(
+        lines.iter().any(|line| line.starts_with(
+            "bad-002: authorize connection files-sync.partner_app: FAILED: Workato did not authorize"
+        )),
+        "{}",
+        quiet.transcript()
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|line| line.starts_with("bad-002: skipped "))
+            .count(),
+        3,
+        "{}",
+        quiet.transcript()
+    );
+    assert!(
+        progress(&quiet) > 0,
+        "no progress line:\n{}",
+        quiet.transcript()
+    );
+    for line in lines.iter().filter(|line| line.starts_with("progress: ")) {
+        let counts = summary_counts(line);
+        assert!(
+            counts.contains_key("done")
+                && counts.contains_key("failed")
+                && counts.contains_key("left"),
+            "{line}"
+        );
+        assert!(counts["done"] + counts["left"] <= 16, "{line}");
+    }
+    assert_eq!(lines.last(), Some(&summary), "{}", quiet.transcript());
+
+    let verbose = apply("verbose.json", &["--verbose"]);
+    assert_eq!(verbose.code, 1, "{}", verbose.transcript());
+    assert_eq!(
+        verbose
+            .stderr
+            .lines()
+            .filter(|line| line.ends_with(": done"))
+            .count(),
+        12,
+        "{}",
+        verbose.transcript()
+    );
+    assert!(
+        verbose
+            .stderr
+            .contains("bad-002: authorize connection files-sync.partner_app: FAILED"),
+        "{}",
+        verbose.transcript()
+    );
+    assert_eq!(
+        verbose.stderr.lines().last(),
+        Some(summary),
+        "{}",
+        verbose.transcript()
     );
 }
 
