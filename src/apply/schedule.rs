@@ -49,18 +49,30 @@ pub struct ApplyOptions {
 /// with the credentials of phase 3 and can number a hundred per customer, so with one wave a
 /// customer's recipes would wait behind other customers' end users; with two, every customer's
 /// recipes run as early as the limits allow.
-pub async fn apply(client: &Client, plan: &Plan, options: ApplyOptions) -> ApplyOutcome {
+///
+/// The plan is taken, not borrowed: its changes move into the customers' tasks rather than being
+/// copied, which matters for a fleet's hundreds of thousands of changes.
+pub async fn apply(client: &Client, plan: Plan, options: ApplyOptions) -> ApplyOutcome {
     let options = Arc::new(options);
+    let count = plan.changes.len();
+    let people: Vec<String> = plan
+        .pending_people()
+        .into_iter()
+        .map(|(customer, _)| customer.to_owned())
+        .collect();
+    let Plan {
+        changes, blocked, ..
+    } = plan;
     let mut by_customer: BTreeMap<String, Vec<Change>> = BTreeMap::new();
-    for change in &plan.changes {
+    for change in changes {
         by_customer
             .entry(change.customer.clone())
             .or_default()
-            .push(change.clone());
+            .push(change);
     }
     (options.on_event)(&ApplyEvent::ApplyStart {
         customers: by_customer.len(),
-        changes: plan.changes.len(),
+        changes: count,
     });
     let mut setup: Vec<(CustomerRun, Vec<Change>)> = Vec::new();
     let mut end_users: Vec<Vec<Change>> = Vec::new();
@@ -80,7 +92,7 @@ pub async fn apply(client: &Client, plan: &Plan, options: ApplyOptions) -> Apply
     for run in finished {
         customers.insert(run.outcome.customer.clone(), run.outcome);
     }
-    for blocked in &plan.blocked {
+    for blocked in &blocked {
         customers
             .entry(blocked.customer.clone())
             .or_insert_with(|| CustomerOutcome {
@@ -89,11 +101,11 @@ pub async fn apply(client: &Client, plan: &Plan, options: ApplyOptions) -> Apply
             })
             .blocked += 1;
     }
-    for (customer, _) in plan.pending_people() {
+    for customer in people {
         customers
-            .entry(customer.to_owned())
+            .entry(customer.clone())
             .or_insert_with(|| CustomerOutcome {
-                customer: customer.to_owned(),
+                customer: customer.clone(),
                 ..CustomerOutcome::default()
             })
             .pending_users += 1;

@@ -184,7 +184,8 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         },
         on_event,
     };
-    let outcome = apply(&observed.client, &observed.plan, options).await;
+    let plan = std::mem::take(&mut observed.plan);
+    let outcome = apply(&observed.client, plan, options).await;
     drop(ticker);
     if let (Some(path), Some(running)) = (&args.target.sim, &observed.simulator) {
         // Saved also after a partial failure: the simulated account is what it is.

@@ -347,7 +347,7 @@ async fn create_missing(args: &LinksArgs, observed: &mut Observed) -> Result<Cre
         poll_interval: Duration::from_secs(2),
         on_event,
     };
-    let outcome = apply(&observed.client, &reduced, options).await;
+    let outcome = apply(&observed.client, reduced, options).await;
     creation.failed = outcome.is_failure() || outcome.blocked > 0;
     if let Ok(map) = not_created.lock() {
         creation.not_created = map.clone();

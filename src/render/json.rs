@@ -29,6 +29,19 @@ pub fn render(plan: &Plan, budget: &ApiBudget, ctx: &RenderContext) -> String {
     text
 }
 
+/// The plan's JSON document written to `out` as it is serialized, never held whole: a fleet's
+/// plan is over a hundred megabytes of JSON.
+pub fn write(
+    plan: &Plan,
+    budget: &ApiBudget,
+    ctx: &RenderContext,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let document = PlanDocument::new(plan, budget, ctx);
+    serde_json::to_writer_pretty(&mut *out, &document).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
+}
+
 /// The drift report as JSON: the plan's document, keys in the same fixed order, followed by the
 /// drift `status` and the `exit_code`.
 pub fn render_drift(

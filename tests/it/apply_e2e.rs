@@ -1942,7 +1942,7 @@ async fn apply_planned(
         on_event: std::sync::Arc::new(|_: &embedctl::apply::ApplyEvent| {}),
     };
     tweak(&mut options);
-    embedctl::apply::apply(client, plan, options).await
+    embedctl::apply::apply(client, plan.clone(), options).await
 }
 
 /// What other people do to the account between two applies: end users authorize, someone
