@@ -225,7 +225,7 @@ fn refresh_credentials(plan: &mut Plan) {
         if blocked.reason == Reason::ConnectionAuthFailed {
             blocked.reason = Reason::ConnectionCredentialsChanged;
             blocked.blocked_by = None;
-            blocked.after = serde_json::json!({ "fingerprint": "(sent again)" });
+            blocked.after = serde_json::json!({ "fingerprint": "(sent again)" }).into();
             plan.changes.push(blocked);
         } else {
             kept.push(blocked);

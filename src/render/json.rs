@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::RenderContext;
 use crate::plan::{
-    Action, ApiBudget, Change, FORMAT_VERSION, Kind, Note, PendingStatus, PendingUser, Plan,
+    Action, ApiBudget, Change, FORMAT_VERSION, Fields, Kind, Note, PendingStatus, PendingUser, Plan,
     Reason, SkippedCustomer, Unmanaged,
 };
 
@@ -129,10 +129,10 @@ struct ChangeEntry<'a> {
     /// The compared fields as they are (`null` for a create); credentials only as a short
     /// fingerprint (`fp:1a2b3c4d`).
     #[schemars(schema_with = "fields_schema")]
-    before: Value,
+    before: &'a Fields,
     /// The compared fields as they will be; credentials only as a short fingerprint.
     #[schemars(schema_with = "fields_schema")]
-    after: Value,
+    after: &'a Fields,
 }
 
 /// A change that cannot happen, and why.
@@ -286,8 +286,9 @@ impl<'a> ChangeEntry<'a> {
             kind: change.kind().as_str(),
             key: change.key(),
             reason: change.reason.as_str(),
-            before: sorted(&change.before),
-            after: sorted(&change.after),
+            // Kept as compact JSON with sorted keys; parsed only as each is written.
+            before: &change.before,
+            after: &change.after,
         }
     }
 }

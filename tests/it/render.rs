@@ -34,8 +34,8 @@ fn change(
         action,
         subject: subject_of(kind, key),
         reason,
-        before,
-        after,
+        before: before.into(),
+        after: after.into(),
         blocked_by: None,
         target: Target::default(),
     }
