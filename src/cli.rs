@@ -31,7 +31,7 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make Workato match the file (a fresh plan), or apply exactly a saved plan.
     #[command(
-        after_help = "Exit codes: 0 every change made (blocked changes and end users still to authorize do not count); 1 error, a change failed, or a change was skipped because something it depends on failed or could not be checked (run apply again to continue)."
+        after_help = "Exit codes: 0 every change made (blocked changes and end users still to authorize do not count); 1 error, a change failed, or a change was skipped because something it depends on failed or could not be checked (run apply again to continue); 4 stopped at --max-duration with nothing failed and work left (run apply again to continue)."
     )]
     Apply(ApplyArgs),
     /// Read-only check for cron: drift, and end users who still have to authorize.
@@ -113,6 +113,50 @@ fn family_count(text: &str) -> Result<(String, u32), String> {
     Ok((family.to_owned(), count))
 }
 
+/// A duration such as `5h30m`, `90m`, `45s` or `1h30m15s`: whole numbers, each with a unit
+/// (`h`, `m`, `s`), largest first, none twice.
+pub fn duration(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || {
+        format!(
+            "`{text}` is not a duration: write hours, minutes and seconds like `5h30m`, `90m` or `45s`"
+        )
+    };
+    let mut seconds: u64 = 0;
+    let mut number = String::new();
+    let mut last_unit = u64::MAX;
+    for character in text.trim().chars() {
+        if character.is_ascii_digit() {
+            number.push(character);
+            continue;
+        }
+        let unit = match character {
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        if number.is_empty() || unit >= last_unit {
+            return Err(bad());
+        }
+        let value: u64 = number.parse().map_err(|_| bad())?;
+        seconds = value
+            .checked_mul(unit)
+            .and_then(|part| seconds.checked_add(part))
+            .ok_or_else(bad)?;
+        number.clear();
+        last_unit = unit;
+    }
+    if !number.is_empty() || last_unit == u64::MAX {
+        return Err(bad());
+    }
+    if seconds == 0 {
+        return Err(format!(
+            "`{text}` is no time at all: give a duration above zero"
+        ));
+    }
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
 fn positive_number(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
@@ -151,6 +195,30 @@ pub enum OutputFormat {
     Markdown,
 }
 
+/// How much of a long plan text and Markdown list (`plan`, `drift`, `apply`).
+#[derive(Debug, clap::Args)]
+pub struct ListingArgs {
+    /// List every end user still to authorize in text and Markdown (by default the first 20
+    /// per customer and connection, then a count); JSON always lists them all.
+    #[arg(long)]
+    pub show_pending: bool,
+    /// List every change and every end user in text and Markdown (by default the first 20 alike
+    /// changes per customer, then a count); JSON always lists them all. `apply` also prints a
+    /// line per change made when stderr is not a terminal.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+impl ListingArgs {
+    /// What the renderers list in full: `--verbose` lists everything, pending end users too.
+    pub fn listing(&self) -> crate::render::Listing {
+        crate::render::Listing {
+            every_change: self.verbose,
+            every_pending: self.verbose || self.show_pending,
+        }
+    }
+}
+
 /// Where live state comes from: Workato, or an in-process simulator.
 #[derive(Debug, clap::Args)]
 pub struct TargetArgs {
@@ -177,10 +245,8 @@ pub struct PlanArgs {
     /// Save the plan for `embedctl apply PLAN.json` (no secret is written).
     #[arg(long, value_name = "PLAN.json")]
     pub out: Option<PathBuf>,
-    /// List every end user still to authorize in text and Markdown (by default the first 20
-    /// per customer and connection, then a count); JSON always lists them all.
-    #[arg(long)]
-    pub show_pending: bool,
+    #[command(flatten)]
+    pub listing: ListingArgs,
     /// Exit 2 when apply would write, 0 when it would not, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -194,7 +260,8 @@ pub struct PlanArgs {
 /// Output formats of `apply`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ApplyFormat {
-    /// Lines for people (the plan first, then one line per step).
+    /// Lines for people: the plan first, then what happens on stderr (without a terminal: every
+    /// failure, skip and block, a progress line every 10 s and the summary).
     Text,
     /// One JSON event per line (`apply_start`, `change_start`, `change_done`, `change_failed`,
     /// `change_skipped`, `gate_blocked`, `customer_failed`, `summary`).
@@ -228,13 +295,16 @@ pub struct ApplyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
     pub format: ApplyFormat,
-    /// List every end user still to authorize in text and Markdown (by default the first 20
-    /// per customer and connection, then a count); JSON always lists them all.
-    #[arg(long)]
-    pub show_pending: bool,
+    #[command(flatten)]
+    pub listing: ListingArgs,
     /// Refuse a saved plan older than this many hours.
     #[arg(long, value_name = "HOURS", default_value_t = 24)]
     pub max_age: u64,
+    /// Stop starting changes once this much time has passed since apply started (e.g. `5h30m`,
+    /// `90m`, `45s`); the ones in flight finish, what is left is printed, and apply exits 4.
+    /// Run it again to continue: it plans afresh and repeats nothing.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub max_duration: Option<std::time::Duration>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -256,10 +326,8 @@ pub struct DriftArgs {
     /// Limit the run to these customers (repeatable).
     #[arg(long = "customer", value_name = "EXT")]
     pub customers: Vec<String>,
-    /// List every end user still to authorize in text and Markdown (by default the first 20
-    /// per customer and connection, then a count); JSON always lists them all.
-    #[arg(long)]
-    pub show_pending: bool,
+    #[command(flatten)]
+    pub listing: ListingArgs,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -316,6 +384,8 @@ pub enum ExitStatus {
     Changes,
     /// `drift`: only end users still have to authorize.
     PendingUsers,
+    /// `apply --max-duration`: time was up with nothing failed and work left.
+    Stopped,
 }
 
 impl ExitStatus {
@@ -326,6 +396,36 @@ impl ExitStatus {
             ExitStatus::Failure => 1,
             ExitStatus::Changes => 2,
             ExitStatus::PendingUsers => 3,
+            ExitStatus::Stopped => 4,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_a_clock() {
+        let secs = |text| duration(text).map(|d| d.as_secs());
+        assert_eq!(secs("5h30m"), Ok(19_800));
+        assert_eq!(secs("90m"), Ok(5_400));
+        assert_eq!(secs("45s"), Ok(45));
+        assert_eq!(secs("1h30m15s"), Ok(5_415));
+        assert_eq!(secs("2h"), Ok(7_200));
+        for bad in [
+            "",
+            "5",
+            "h",
+            "30m5h",
+            "5h5h",
+            "1.5h",
+            "5d",
+            "-5m",
+            "0s",
+            "99999999999999999999h",
+        ] {
+            assert!(duration(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -52,6 +52,8 @@ pub enum ApplyEvent {
     /// Work on a customer stopped for a reason that is not one change's (an internal error):
     /// every change of that customer counts as failed.
     CustomerFailed { customer: String, error: String },
+    /// `--max-duration` was reached: `left` changes were not started; the next run continues.
+    Stopped { left: usize },
     /// The run is over.
     Summary(ApplyOutcome),
 }
@@ -184,6 +186,11 @@ impl ApplyEvent {
             ApplyEvent::CustomerFailed { customer, error } => {
                 format!("{customer}: FAILED: {error}")
             }
+            ApplyEvent::Stopped { left } => format!(
+                "Stopped at --max-duration: {left} {} not started; run apply again to continue \
+                 (it plans afresh and repeats nothing).",
+                if *left == 1 { "change" } else { "changes" }
+            ),
             ApplyEvent::Summary(outcome) => outcome.line(),
         }
     }
@@ -210,6 +217,8 @@ pub struct ApplyOutcome {
     /// Changes blocked: by the plan, or by the phase-4 gate read live; they do not fail the run.
     pub blocked: usize,
     pub pending_users: usize,
+    /// Changes not started because `--max-duration` was reached (not a failure: exit 4).
+    pub left: usize,
     pub customers: Vec<CustomerOutcome>,
 }
 
@@ -222,6 +231,8 @@ pub struct CustomerOutcome {
     pub skipped: usize,
     pub blocked: usize,
     pub pending_users: usize,
+    /// Changes not started because `--max-duration` was reached.
+    pub left: usize,
     /// "integration setup is in progress" when something is blocked or failed, else "ready".
     pub status: String,
 }
@@ -230,9 +241,14 @@ impl ApplyOutcome {
     /// `Apply: 12 succeeded, 0 failed, 0 skipped (failed dependency); 0 blocked (gate closed); 5
     /// end users pending.`
     pub fn line(&self) -> String {
+        let left = if self.left > 0 {
+            format!("; {} left (stopped at --max-duration)", self.left)
+        } else {
+            String::new()
+        };
         format!(
             "Apply: {} succeeded, {} failed, {} skipped (failed dependency); {} blocked (gate \
-             closed); {} end users pending.",
+             closed); {} end users pending{left}.",
             self.succeeded, self.failed, self.skipped, self.blocked, self.pending_users
         )
     }

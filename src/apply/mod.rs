@@ -8,8 +8,10 @@
 
 mod events;
 mod gate;
+mod progress;
 mod schedule;
 mod steps;
 
 pub use events::{ApplyEvent, ApplyOutcome, CustomerOutcome, SkipKind};
+pub use progress::{PROGRESS_INTERVAL, Progress, Ticker};
 pub use schedule::{ApplyOptions, IMPORT_TIMEOUT, apply};

@@ -31,6 +31,42 @@ pub(super) struct CustomerState {
     pub(super) home_assets_folders: BTreeMap<String, u64>,
     /// The workspace's connections and recipes, read again after an import.
     pub(super) snapshot: Option<Snapshot>,
+    /// `embedctl_` properties learnt by this run and not written yet: they go to Workato in one
+    /// upsert per customer (`flush_properties`), after its import and credential updates and
+    /// before its recipes start.
+    pub(super) properties: BTreeMap<String, String>,
+}
+
+impl CustomerState {
+    /// A fresh state for a customer with this id, if it exists.
+    pub(super) fn new(customer_id: Option<u64>) -> Self {
+        CustomerState {
+            customer_id,
+            folders: BTreeMap::new(),
+            home_assets_folders: BTreeMap::new(),
+            snapshot: None,
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+/// Writes the properties this run has learnt for the customer, in one upsert. Losing them (a
+/// crash before this) only costs redundant work next time: a folder found by name, a package
+/// imported again while its recipes are still stopped, credentials sent again.
+pub(super) async fn flush_properties(
+    client: &Client,
+    state: &mut CustomerState,
+) -> Result<(), String> {
+    if state.properties.is_empty() {
+        return Ok(());
+    }
+    let id = customer_id(state)?;
+    client
+        .upsert_properties(id, &state.properties)
+        .await
+        .map_err(|error| format!("could not record what this run did ({})", describe(error)))?;
+    state.properties.clear();
+    Ok(())
 }
 
 /// The manifest `key` of the file.
@@ -140,13 +176,13 @@ pub(super) async fn execute(
             };
             let folder = create_project(client, id, &name).await?;
             state.folders.insert(manifest.clone(), folder.id);
-            let mut properties = BTreeMap::new();
-            properties.insert(property::folder(manifest), folder.id.to_string());
-            properties.insert(property::folder_name(manifest), name);
-            client
-                .upsert_properties(id, &properties)
-                .await
-                .map_err(describe)
+            state
+                .properties
+                .insert(property::folder(manifest), folder.id.to_string());
+            state
+                .properties
+                .insert(property::folder_name(manifest), name);
+            Ok(())
         }
         (Subject::Folder { manifest }, Action::Update) => {
             let id = customer_id(state)?;
@@ -160,7 +196,10 @@ pub(super) async fn execute(
                 .rename_project(id, project, &name)
                 .await
                 .map_err(describe)?;
-            record(client, id, property::folder_name(manifest), name).await
+            state
+                .properties
+                .insert(property::folder_name(manifest), name);
+            Ok(())
         }
         (Subject::HomeAssetsFolder { manifest }, Action::Create) => {
             create_home_assets_folder(client, manifest, change, state, options).await
@@ -322,22 +361,10 @@ async fn create_home_assets_folder(
     state
         .home_assets_folders
         .insert(manifest.to_owned(), folder.id);
-    record(
-        client,
-        id,
-        property::home_folder(manifest),
-        folder.id.to_string(),
-    )
-    .await
-}
-
-async fn record(client: &Client, customer: u64, name: String, value: String) -> Result<(), String> {
-    let mut properties = BTreeMap::new();
-    properties.insert(name, value);
-    client
-        .upsert_properties(customer, &properties)
-        .await
-        .map_err(describe)
+    state
+        .properties
+        .insert(property::home_folder(manifest), folder.id.to_string());
+    Ok(())
 }
 
 async fn import(
@@ -403,14 +430,15 @@ async fn import(
         .map(|r| format!("recipe {}: {}", r.id, r.import_result))
         .collect();
     state.snapshot = None;
-    let mut properties = BTreeMap::new();
-    properties.insert(property::digest(manifest_key), manifest.digest.clone());
-    properties.insert(property::folder(manifest_key), folder.to_string());
-    properties.insert(property::folder_name(manifest_key), manifest.folder.clone());
-    client
-        .upsert_properties(id, &properties)
-        .await
-        .map_err(describe)?;
+    state
+        .properties
+        .insert(property::digest(manifest_key), manifest.digest.clone());
+    state
+        .properties
+        .insert(property::folder(manifest_key), folder.to_string());
+    state
+        .properties
+        .insert(property::folder_name(manifest_key), manifest.folder.clone());
     if troubled.is_empty() {
         Ok(())
     } else {
@@ -539,13 +567,10 @@ async fn authorize(
         .map_err(describe)?;
     // Workato accepted the credentials: record their fingerprint whether or not they authorize,
     // so that a plan can tell "sent and failed" from "never sent".
-    record(
-        client,
-        id,
+    state.properties.insert(
         property::fingerprint(manifest_key, connection_key),
         input.fingerprint(&options.fingerprint_key),
-    )
-    .await?;
+    );
     let updated = live_connection(updated);
     let authorized = updated.is_authorized();
     let error = updated.authorization_error.clone();

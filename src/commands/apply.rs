@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::apply::{ApplyEvent, ApplyOptions, IMPORT_TIMEOUT, apply};
+use crate::apply::{ApplyEvent, ApplyOptions, IMPORT_TIMEOUT, Progress, Ticker, apply};
 use crate::cli::{ApplyArgs, ApplyFormat, ExitStatus};
 use crate::credentials::ConnectionInput;
 use crate::desired::Desired;
@@ -20,6 +20,11 @@ pub fn run(args: &ApplyArgs) -> ExitStatus {
 }
 
 async fn execute(args: &ApplyArgs) -> ExitStatus {
+    // `--max-duration` counts from here: reading Workato and planning are part of the job's time.
+    // A budget too large for the clock is no limit at all.
+    let deadline = args
+        .max_duration
+        .and_then(|budget| tokio::time::Instant::now().checked_add(budget));
     if args.saved_plan.is_some() && args.refresh_credentials {
         return super::fail(
             "`--refresh-credentials` cannot be combined with a saved plan: a saved plan is applied \
@@ -66,7 +71,7 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
             color: super::stdout_has_color(),
             title: args.file.display().to_string(),
             observed_calls: observed.live.calls.clone(),
-            show_pending: args.show_pending,
+            listing: args.listing.listing(),
         };
         let text = render::render(&observed.plan, &observed.budget, &context, Format::Text);
         let _ = anstream::stdout().write_all(text.as_bytes());
@@ -106,12 +111,27 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
     let fingerprint_key = observed.fingerprint_key.clone().unwrap_or_default();
 
     let json = args.format == ApplyFormat::Json;
+    let terminal = std::io::stderr().is_terminal();
     // A progress bar on a terminal (indicatif hides itself elsewhere); plain lines in CI.
     let progress = indicatif::ProgressBar::new(observed.plan.changes.len() as u64);
-    if json || !std::io::stderr().is_terminal() {
+    if json || !terminal {
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let bar = progress.clone();
+    // Without a terminal (CI), a line per change made would drown the log: what went wrong or
+    // was left undone, a progress line every interval and the summary (`--verbose`: every line).
+    let every_change = terminal || args.listing.verbose;
+    let ticker = (!json && !terminal).then(|| {
+        // The budget is at Workato's limits; a time-scaled simulator runs faster.
+        let min_seconds =
+            observed.budget.min_seconds as f64 / observed.client.time_scale().max(1.0);
+        Arc::new(Ticker::start(
+            Progress::new(observed.plan.changes.len(), min_seconds),
+            observed.settings.progress_interval,
+            eprint_line,
+        ))
+    });
+    let counts = ticker.clone();
     // The client already redacts Workato's answers; every event's free text is redacted once
     // more on its way out, so that no path from a server's text to the terminal can skip it.
     let secrets = observed.client.secrets().clone();
@@ -123,12 +143,19 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
             }
             return;
         }
+        if let Some(counts) = &counts {
+            counts.record(event);
+        }
         let line = event.line();
         match event {
             ApplyEvent::ChangeStart { .. } => bar.set_message(line),
-            ApplyEvent::ChangeDone { .. }
-            | ApplyEvent::ChangeFailed { .. }
-            | ApplyEvent::ChangeSkipped { .. } => {
+            ApplyEvent::ChangeDone { .. } => {
+                bar.inc(1);
+                if every_change {
+                    print_line(&bar, &line);
+                }
+            }
+            ApplyEvent::ChangeFailed { .. } | ApplyEvent::ChangeSkipped { .. } => {
                 bar.inc(1);
                 print_line(&bar, &line);
             }
@@ -141,6 +168,7 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
     });
     let simulated = args.target.sim.is_some();
     let options = ApplyOptions {
+        deadline,
         desired: observed.desired.clone(),
         inputs,
         fingerprint_key,
@@ -156,7 +184,9 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         },
         on_event,
     };
-    let outcome = apply(&observed.client, &observed.plan, options).await;
+    let plan = std::mem::take(&mut observed.plan);
+    let outcome = apply(&observed.client, plan, options).await;
+    drop(ticker);
     if let (Some(path), Some(running)) = (&args.target.sim, &observed.simulator) {
         // Saved also after a partial failure: the simulated account is what it is.
         if let Err(error) = running.simulator().save_state(path) {
@@ -167,6 +197,8 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
     observed.finish().await;
     if outcome.is_failure() {
         ExitStatus::Failure
+    } else if outcome.left > 0 {
+        ExitStatus::Stopped
     } else {
         ExitStatus::Success
     }
@@ -175,10 +207,15 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
 /// A line on stderr that does not tear the progress bar.
 fn print_line(bar: &indicatif::ProgressBar, line: &str) {
     if bar.is_hidden() {
-        let _ = writeln!(anstream::stderr(), "{line}");
+        eprint_line(line);
     } else {
         bar.println(line);
     }
+}
+
+/// A line on stderr in one write, so that the progress thread's lines never split another's.
+fn eprint_line(line: &str) {
+    let _ = anstream::stderr().write_all(format!("{line}\n").as_bytes());
 }
 
 /// `--refresh-credentials`: send every known credential, even unchanged or failed ones.
@@ -188,7 +225,7 @@ fn refresh_credentials(plan: &mut Plan) {
         if blocked.reason == Reason::ConnectionAuthFailed {
             blocked.reason = Reason::ConnectionCredentialsChanged;
             blocked.blocked_by = None;
-            blocked.after = serde_json::json!({ "fingerprint": "(sent again)" });
+            blocked.after = serde_json::json!({ "fingerprint": "(sent again)" }).into();
             plan.changes.push(blocked);
         } else {
             kept.push(blocked);

@@ -46,7 +46,7 @@ async fn execute(args: &DriftArgs) -> ExitStatus {
                 color: false,
                 title: args.file.display().to_string(),
                 observed_calls: observed.live.calls.clone(),
-                show_pending: args.show_pending,
+                listing: args.listing.listing(),
             };
             drift::json(plan, &observed.budget, &context, class, status.code())
         }
@@ -55,11 +55,11 @@ async fn execute(args: &DriftArgs) -> ExitStatus {
                 color: false,
                 title: format!("Drift of {}", args.file.display()),
                 observed_calls: observed.live.calls.clone(),
-                show_pending: args.show_pending,
+                listing: args.listing.listing(),
             };
             render::render(plan, &observed.budget, &context, render::Format::Markdown)
         }
-        OutputFormat::Text => drift::text(plan, class, args.show_pending),
+        OutputFormat::Text => drift::text(plan, class, args.listing.listing()),
     };
     let _ = anstream::stdout().write_all(output.as_bytes());
     observed.finish().await;

@@ -337,6 +337,7 @@ async fn create_missing(args: &LinksArgs, observed: &mut Observed) -> Result<Cre
         ..Plan::default()
     };
     let options = ApplyOptions {
+        deadline: None,
         desired: observed.desired.clone(),
         // Runtime connections are created as shells: no credentials are sent.
         inputs: BTreeMap::new(),
@@ -346,7 +347,7 @@ async fn create_missing(args: &LinksArgs, observed: &mut Observed) -> Result<Cre
         poll_interval: Duration::from_secs(2),
         on_event,
     };
-    let outcome = apply(&observed.client, &reduced, options).await;
+    let outcome = apply(&observed.client, reduced, options).await;
     creation.failed = outcome.is_failure() || outcome.blocked > 0;
     if let Ok(map) = not_created.lock() {
         creation.not_created = map.clone();

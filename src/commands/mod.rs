@@ -54,9 +54,13 @@ pub(crate) fn fail(message: &str) -> ExitStatus {
     ExitStatus::Failure
 }
 
-/// Writes `text` to `path` through a temporary file renamed over it, so a reader never sees half
-/// a file.
-pub(crate) fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+/// Writes to `path` through a temporary file that `write` fills as it goes, renamed over `path`
+/// when complete: a reader never sees half a file, and a large document is never held whole.
+pub(crate) fn write_atomically(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => std::path::Path::new("."),
@@ -65,6 +69,15 @@ pub(crate) fn write_atomically(path: &std::path::Path, text: &str) -> std::io::R
         .file_name()
         .map_or_else(|| "plan".into(), |n| n.to_string_lossy().into_owned());
     let temporary = directory.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&temporary, text)?;
+    let written = std::fs::File::create(&temporary).and_then(|file| {
+        let mut buffered = std::io::BufWriter::new(file);
+        write(&mut buffered)?;
+        buffered.flush()?;
+        buffered.get_ref().sync_all()
+    });
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error);
+    }
     std::fs::rename(&temporary, path)
 }

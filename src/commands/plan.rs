@@ -29,17 +29,28 @@ async fn execute(args: &PlanArgs) -> ExitStatus {
         color: super::stdout_has_color() && args.format == OutputFormat::Text,
         title: args.file.display().to_string(),
         observed_calls: observed.live.calls.clone(),
-        show_pending: args.show_pending,
+        listing: args.listing.listing(),
     };
-    let output = render::render(
-        &observed.plan,
-        &observed.budget,
-        &context,
-        format_of(args.format),
-    );
-    let mut stdout = anstream::stdout();
-    if stdout.write_all(output.as_bytes()).is_err() {
-        return ExitStatus::Failure;
+    {
+        let mut stdout = std::io::BufWriter::new(anstream::stdout());
+        let written = match args.format {
+            // Written as it is serialized: a fleet's JSON plan is never held whole.
+            OutputFormat::Json => {
+                render::json::write(&observed.plan, &observed.budget, &context, &mut stdout)
+            }
+            format => stdout.write_all(
+                render::render(
+                    &observed.plan,
+                    &observed.budget,
+                    &context,
+                    format_of(format),
+                )
+                .as_bytes(),
+            ),
+        };
+        if written.and_then(|()| stdout.flush()).is_err() {
+            return ExitStatus::Failure;
+        }
     }
     if let Some(out) = &args.out {
         let now = std::time::SystemTime::now()
@@ -53,11 +64,11 @@ async fn execute(args: &PlanArgs) -> ExitStatus {
             &observed.file_bytes,
             now,
         );
-        let text = match serde_json::to_string_pretty(&document) {
-            Ok(text) => text + "\n",
-            Err(error) => return super::fail(&format!("cannot write the plan: {error}")),
-        };
-        if let Err(error) = super::write_atomically(out, &text) {
+        let written = super::write_atomically(out, |file| {
+            serde_json::to_writer_pretty(&mut *file, &document).map_err(std::io::Error::other)?;
+            file.write_all(b"\n")
+        });
+        if let Err(error) = written {
             return super::fail(&format!("cannot write `{}`: {error}", out.display()));
         }
         eprintln!(

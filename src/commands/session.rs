@@ -36,8 +36,8 @@ pub struct Observed {
     pub simulator: Option<RunningSimulator>,
     /// The HMAC key credentials were fingerprinted with.
     pub fingerprint_key: Option<String>,
-    /// `EMBEDCTL_TIMINGS`: print how long reading Workato and diffing took.
-    pub timings: bool,
+    /// The settings read from the environment at the start.
+    pub settings: Settings,
 }
 
 impl Observed {
@@ -259,7 +259,7 @@ impl Prepared {
             client,
             simulator: running,
             fingerprint_key,
-            timings: settings.timings,
+            settings,
         };
         if let Err(stop) = observed.refresh(customers).await {
             observed.finish().await;
@@ -279,7 +279,7 @@ impl Observed {
             .map_err(|error| Stop(format!("cannot read Workato: {error}")))?;
         let diffing = std::time::Instant::now();
         self.plan = diff(&self.desired, &live);
-        if self.timings {
+        if self.settings.timings {
             // `diff` is synchronous and pure: its wall time bounds the CPU time it took.
             eprintln!(
                 "timings: read Workato in {:.3} s ({} calls), diff in {:.3} s",

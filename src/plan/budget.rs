@@ -102,33 +102,32 @@ fn calls_of<'c>(changes: impl IntoIterator<Item = &'c Change>) -> BTreeMap<Endpo
         }
     };
     let mut gate_checks = std::collections::BTreeSet::new();
+    // What apply learns (folder ids, digests, fingerprints) is written in one upsert per
+    // customer.
+    let mut recorders = std::collections::BTreeSet::new();
     for change in changes {
+        if matches!(
+            change.kind(),
+            Kind::Folder | Kind::Package | Kind::Connection
+        ) && recorders.insert(change.customer.clone())
+        {
+            add(EndpointFamily::PropertiesUpsert, 1);
+        }
         match (change.kind(), change.action) {
             (Kind::Customer, Action::Create) => add(EndpointFamily::CustomersCreate, 1),
             (Kind::Customer, _) => add(EndpointFamily::Customers, 1),
-            (Kind::Folder, Action::Create) => {
-                add(EndpointFamily::Folders, 1);
-                add(EndpointFamily::PropertiesUpsert, 1);
-            }
-            (Kind::Folder, _) => {
-                add(EndpointFamily::Folders, 1);
-                add(EndpointFamily::PropertiesUpsert, 1);
-            }
+            (Kind::Folder, _) => add(EndpointFamily::Folders, 1),
             (Kind::Package, _) => {
                 add(EndpointFamily::ImportsCreate, 1);
                 // Polls: the first after a short wait usually finds the import done; two is
                 // the honest typical count.
                 add(EndpointFamily::ImportsStatus, 2);
-                add(EndpointFamily::PropertiesUpsert, 1);
                 // The import creates recipes and connections that later phases need the ids of:
                 // the recipes page and the empty page that ends the list, and the connections.
                 add(EndpointFamily::RecipesRead, 2);
                 add(EndpointFamily::ConnectionsList, 1);
             }
-            (Kind::Connection, _) => {
-                add(EndpointFamily::Connections, 1);
-                add(EndpointFamily::PropertiesUpsert, 1);
-            }
+            (Kind::Connection, _) => add(EndpointFamily::Connections, 1),
             (Kind::Recipe, _) => add(EndpointFamily::Recipes, 1),
             (Kind::RuntimeConnection, action) => {
                 // A replace looks for the new connection first, creates it, then disconnects
@@ -165,8 +164,8 @@ mod tests {
             action,
             subject,
             reason: Reason::CustomerMissing,
-            before: Value::Null,
-            after: Value::Null,
+            before: Value::Null.into(),
+            after: Value::Null.into(),
             blocked_by: None,
             target: Target::default(),
         }

@@ -111,8 +111,8 @@ impl<'a> CustomerDiff<'a> {
             action,
             subject,
             reason,
-            before,
-            after,
+            before: before.into(),
+            after: after.into(),
             blocked_by: None,
             target,
         }
@@ -1154,9 +1154,10 @@ fn quoted_list(names: &[&str]) -> String {
 /// An import change showing, when the manifest names one, the project its root-folder (Home)
 /// assets go into.
 fn with_home_assets_folder(mut change: Change, manifest: &DesiredManifest) -> Change {
-    if let (Some(name), Some(after)) = (&manifest.home_assets_folder, change.after.as_object_mut())
-    {
-        after.insert("home_assets_folder".to_owned(), json!(name));
+    let mut after = change.after.value();
+    if let (Some(name), Some(fields)) = (&manifest.home_assets_folder, after.as_object_mut()) {
+        fields.insert("home_assets_folder".to_owned(), json!(name));
+        change.after = after.into();
     }
     change
 }

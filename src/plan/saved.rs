@@ -287,7 +287,14 @@ fn moved_fields(then: &Plan, now: &Plan) -> Vec<String> {
     let show = |value: Option<&Value>, missing: &str| {
         value.map_or_else(|| missing.to_owned(), |value| value.to_string())
     };
-    let fields = |change: &Change| change.before.as_object().cloned().unwrap_or_default();
+    let fields = |change: &Change| {
+        change
+            .before
+            .value()
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    };
     let mut lines = Vec::new();
     for earlier in &then.changes {
         let line = change_line(earlier);

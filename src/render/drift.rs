@@ -1,8 +1,11 @@
 //! The drift report (`embedctl drift`): the plan read as a drift class, for cron jobs.
 
 use super::RenderContext;
-use super::group::{Entry, by_customer};
-use super::words::{more_pending_line, note_lines, pending_why, printable};
+use super::group::{CustomerPlan, Entry, Listing, by_customer};
+use super::words::{
+    change_marker, count, counted, more_changes_line, more_changes_note, more_pending_line,
+    note_lines, pending_why, printable,
+};
 use crate::plan::{ApiBudget, Change, Plan};
 
 /// What a drift check found.
@@ -49,27 +52,27 @@ pub fn json(
     super::json::render_drift(plan, budget, ctx, class.as_str(), exit_code)
 }
 
-fn line(change: &Change) -> String {
+/// `  acme-001  + runtime_connection files-sync.dropbox/user-a (runtime_connection.missing)`, and
+/// the reason of a blocked change under it.
+fn line(change: &Change, blocked: bool) -> String {
     let mut text = format!(
         "  {}  {} {} {} ({})",
-        change.customer,
-        if change.blocked_by.is_some() {
-            "!"
-        } else {
-            change.action.marker()
-        },
+        printable(&change.customer),
+        change_marker(change, blocked),
         change.kind().as_str(),
-        change.key(),
+        printable(&change.key()),
         change.reason.as_str()
     );
-    if let Some(why) = &change.blocked_by {
-        text.push_str(&format!("\n      blocked: {why}"));
+    if let Some(why) = change.blocked_by.as_deref().filter(|_| blocked) {
+        text.push_str(&format!("\n      blocked: {}", printable(why)));
     }
     text
 }
 
-/// The drift report for people.
-pub fn text(plan: &Plan, class: DriftClass, show_pending: bool) -> String {
+/// The drift report for people: changes customer by customer, then the end users still to
+/// authorize, each list cut as `listing` says (like the text plan).
+pub fn text(plan: &Plan, class: DriftClass, listing: Listing) -> String {
+    let customers = by_customer(plan, listing);
     let mut out = String::new();
     match class {
         DriftClass::InSync => out.push_str("In sync: Workato matches the file.\n"),
@@ -77,18 +80,30 @@ pub fn text(plan: &Plan, class: DriftClass, show_pending: bool) -> String {
             out.push_str("No drift; end users still have to authorize their connections.\n")
         }
         DriftClass::Drift => out.push_str(&format!(
-            "Drift: apply would make {} {}; {} blocked.\n",
-            plan.changes.len(),
-            if plan.changes.len() == 1 {
-                "change"
-            } else {
-                "changes"
-            },
-            plan.blocked.len()
+            "Drift: apply would make {}; {} blocked.\n",
+            counted(plan.changes.len() as u64, "change", "changes"),
+            count(plan.blocked.len() as u64)
         )),
     }
-    for change in plan.changes.iter().chain(&plan.blocked) {
-        out.push_str(&line(change));
+    for customer in &customers {
+        for entry in customer.phases.values().flatten() {
+            let text = match entry {
+                Entry::Planned(change) => line(change, false),
+                Entry::Blocked(change) => line(change, true),
+                Entry::MoreChanges(more) => format!(
+                    "  {}  {} {}",
+                    printable(customer.customer),
+                    change_marker(more.first, more.blocked),
+                    more_changes_line(more)
+                ),
+                Entry::Pending(_) | Entry::MorePending { .. } => continue,
+            };
+            out.push_str(&text);
+            out.push('\n');
+        }
+    }
+    if customers.iter().any(CustomerPlan::has_hidden_changes) {
+        out.push_str(&more_changes_note());
         out.push('\n');
     }
     if !plan.pending_users.is_empty() {
@@ -97,7 +112,7 @@ pub fn text(plan: &Plan, class: DriftClass, show_pending: bool) -> String {
             "\nEnd users still to authorize ({}):\n",
             plan.pending_people().len()
         ));
-        for customer in by_customer(plan, show_pending) {
+        for customer in &customers {
             for entry in customer.phases.get(&4).into_iter().flatten() {
                 match entry {
                     Entry::Pending(pending) => {
@@ -119,7 +134,7 @@ pub fn text(plan: &Plan, class: DriftClass, show_pending: bool) -> String {
                         printable(customer.customer),
                         more_pending_line(connection, *users)
                     )),
-                    Entry::Planned(_) | Entry::Blocked(_) => {}
+                    Entry::Planned(_) | Entry::Blocked(_) | Entry::MoreChanges(_) => {}
                 }
             }
         }

@@ -50,7 +50,8 @@ pub(crate) enum LineStyle {
 pub(crate) fn field_lines(change: &Change) -> Vec<FieldLine> {
     let creating = change.before.is_null();
     let mut lines = Vec::new();
-    for (name, before, after) in changed_fields(&change.before, &change.after) {
+    let (before_fields, after_fields) = (change.before.value(), change.after.value());
+    for (name, before, after) in changed_fields(&before_fields, &after_fields) {
         let label = if name.is_empty() {
             String::new()
         } else {
@@ -83,7 +84,7 @@ pub(crate) fn field_lines(change: &Change) -> Vec<FieldLine> {
 /// The names of the fields a change touches, in order (for a comment that has no room for
 /// values).
 pub(crate) fn changed_field_names(change: &Change) -> Vec<String> {
-    changed_fields(&change.before, &change.after)
+    changed_fields(&change.before.value(), &change.after.value())
         .into_iter()
         .filter(|(name, _, _)| !name.is_empty())
         .map(|(name, _, _)| printable(&name).into_owned())
@@ -250,8 +251,8 @@ mod tests {
             action: Action::Update,
             subject: Subject::Customer,
             reason: Reason::CustomerChanged,
-            before,
-            after,
+            before: before.into(),
+            after: after.into(),
             blocked_by: None,
             target: Target::default(),
         }

@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 
 use super::RenderContext;
 use crate::plan::{
-    Action, ApiBudget, Change, FORMAT_VERSION, Kind, Note, PendingStatus, PendingUser, Plan,
-    Reason, SkippedCustomer, Unmanaged,
+    Action, ApiBudget, Change, FORMAT_VERSION, Fields, Kind, Note, PendingStatus, PendingUser,
+    Plan, Reason, SkippedCustomer, Unmanaged,
 };
 
 /// The plan as a JSON document: pretty-printed, keys in a fixed order, ending with a newline.
@@ -27,6 +27,19 @@ pub fn render(plan: &Plan, budget: &ApiBudget, ctx: &RenderContext) -> String {
         .unwrap_or_else(|error| serde_json::json!({ "error": error.to_string() }).to_string());
     text.push('\n');
     text
+}
+
+/// The plan's JSON document written to `out` as it is serialized, never held whole: a fleet's
+/// plan is over a hundred megabytes of JSON.
+pub fn write(
+    plan: &Plan,
+    budget: &ApiBudget,
+    ctx: &RenderContext,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let document = PlanDocument::new(plan, budget, ctx);
+    serde_json::to_writer_pretty(&mut *out, &document).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
 }
 
 /// The drift report as JSON: the plan's document, keys in the same fixed order, followed by the
@@ -116,10 +129,10 @@ struct ChangeEntry<'a> {
     /// The compared fields as they are (`null` for a create); credentials only as a short
     /// fingerprint (`fp:1a2b3c4d`).
     #[schemars(schema_with = "fields_schema")]
-    before: Value,
+    before: &'a Fields,
     /// The compared fields as they will be; credentials only as a short fingerprint.
     #[schemars(schema_with = "fields_schema")]
-    after: Value,
+    after: &'a Fields,
 }
 
 /// A change that cannot happen, and why.
@@ -277,8 +290,9 @@ impl<'a> ChangeEntry<'a> {
             kind: change.kind().as_str(),
             key: change.key(),
             reason: change.reason.as_str(),
-            before: sorted(&change.before),
-            after: sorted(&change.after),
+            // Kept as compact JSON with sorted keys; parsed only as each is written.
+            before: &change.before,
+            after: &change.after,
         }
     }
 }

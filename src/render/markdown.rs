@@ -20,9 +20,10 @@ use super::RenderContext;
 use super::field::{changed_field_names, field_lines};
 use super::group::{CustomerPlan, Entry, by_customer};
 use super::words::{
-    BLOCKED_MARKER, PENDING_MARKER, budget_line, change_consequence, count, counted,
-    customer_counts, headline, long_apply_line, more_pending_line, note_lines, observed_line,
-    pending_headline, phase_heading, printable, summary_line, unmanaged_headline,
+    BLOCKED_MARKER, PENDING_MARKER, budget_line, change_consequence, change_marker, count, counted,
+    customer_counts, headline, long_apply_line, more_changes_line, more_changes_note,
+    more_pending_line, note_lines, observed_line, pending_headline, phase_heading, printable,
+    summary_line, unmanaged_headline,
 };
 use crate::plan::{Action, ApiBudget, Change, Plan};
 
@@ -52,7 +53,7 @@ pub fn render_with_limit(
         plan,
         budget,
         ctx,
-        customers: by_customer(plan, ctx.show_pending),
+        customers: by_customer(plan, ctx.listing),
         table: String::new(),
     };
     comment.table = comment.customer_table();
@@ -106,6 +107,9 @@ impl Comment<'_> {
                 "Values of changed fields left out {LEFT_OUT_BECAUSE}"
             )));
         }
+        if self.customers.iter().any(CustomerPlan::has_hidden_changes) {
+            out.push_str(&left_out_note(&sentence(&more_changes_note())));
+        }
         out.push_str(&self.table);
         out.push_str(&self.facts());
         for customer in &self.customers {
@@ -120,11 +124,19 @@ impl Comment<'_> {
     /// Tier 3: the table and the most important changes that fit; `None` when not even the
     /// table fits.
     fn top_changes(&self, fits: &dyn Fn(&String) -> bool) -> Option<String> {
+        // Every change, counted ones too, so that what is left out is said by the same count.
         let mut entries: Vec<Entry<'_>> = self
             .customers
             .iter()
-            .flat_map(|customer| customer.phases.values().flatten().copied())
-            .filter(|entry| !matches!(entry, Entry::Pending(_) | Entry::MorePending { .. }))
+            .flat_map(|customer| {
+                customer
+                    .phases
+                    .values()
+                    .flatten()
+                    .chain(&customer.hidden)
+                    .copied()
+            })
+            .filter(|entry| matches!(entry, Entry::Planned(_) | Entry::Blocked(_)))
             .collect();
         entries.sort_by_key(priority);
         let with = |shown: usize| self.top_changes_with(&entries, shown);
@@ -170,10 +182,7 @@ impl Comment<'_> {
                 let (Entry::Planned(change) | Entry::Blocked(change)) = entry else {
                     continue;
                 };
-                let marker = match entry {
-                    Entry::Blocked(_) => BLOCKED_MARKER,
-                    _ => change.action.marker(),
-                };
+                let marker = change_marker(change, matches!(entry, Entry::Blocked(_)));
                 lines.push(format!(
                     "{marker} {}: {}  ({})",
                     printable(&change.customer),
@@ -377,6 +386,11 @@ fn customer_details(customer: &CustomerPlan<'_>, detail: Detail) -> String {
                     pending_headline(pending),
                     pending.reason.as_str()
                 )),
+                Entry::MoreChanges(more) => lines.push(format!(
+                    "{} {}",
+                    change_marker(more.first, more.blocked),
+                    more_changes_line(more)
+                )),
                 Entry::MorePending { connection, users } => lines.push(format!(
                     "{PENDING_MARKER} {}",
                     more_pending_line(connection, *users)
@@ -435,7 +449,7 @@ fn priority(entry: &Entry<'_>) -> u8 {
             Action::Update | Action::Import | Action::Authorize | Action::Start => 2,
             Action::Create => 3,
         },
-        Entry::Pending(_) | Entry::MorePending { .. } => 4,
+        Entry::MoreChanges(_) | Entry::Pending(_) | Entry::MorePending { .. } => 4,
     }
 }
 

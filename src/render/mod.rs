@@ -14,7 +14,8 @@ pub mod markdown;
 pub mod text;
 mod words;
 
-pub(crate) use words::printable;
+pub use group::Listing;
+pub(crate) use words::{count, duration, printable};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -85,9 +86,9 @@ pub struct RenderContext {
     pub title: String,
     /// The calls made to read Workato for this plan, by endpoint family; shown when not empty.
     pub observed_calls: BTreeMap<String, u64>,
-    /// List every pending end user in text and Markdown, not the first 20 per customer and
-    /// connection (`--show-pending`).
-    pub show_pending: bool,
+    /// What text and Markdown list in full (`--verbose`, `--show-pending`); the rest of a long
+    /// list is counted. JSON always lists everything.
+    pub listing: Listing,
 }
 
 /// The plan in `format`. `budget` is the API budget of applying it (`plan::budget_of`).

@@ -14,6 +14,9 @@
 //! Plan: 1 to create, 0 to update, 0 to delete; 1 end user pending.
 //! ```
 //!
+//! Each customer lists 20 alike changes, then a count such as `+ 80 more runtime connections of
+//! files-sync.dropbox to create` (`group.rs`); `--verbose` lists them all.
+//!
 //! Markers are right-aligned so that names line up; colour, when asked for, is only on markers,
 //! headings, diff lines and the dimmed reason codes.
 
@@ -23,11 +26,11 @@ use anstyle::{AnsiColor, Style};
 
 use super::RenderContext;
 use super::field::{FieldLine, LineStyle, field_lines};
-use super::group::{Entry, by_customer};
+use super::group::{CustomerPlan, Entry, by_customer};
 use super::words::{
     BLOCKED_MARKER, PENDING_MARKER, budget_line, change_consequence, headline, long_apply_line,
-    more_pending_line, note_lines, observed_line, pending_headline, phase_heading, printable,
-    summary_line, unmanaged_headline,
+    more_changes_line, more_changes_note, more_pending_line, note_lines, observed_line,
+    pending_headline, phase_heading, printable, summary_line, unmanaged_headline,
 };
 use crate::plan::{Action, ApiBudget, Change, Plan};
 
@@ -51,7 +54,8 @@ const FIELD_INDENT: &str = "        ";
 pub fn render(plan: &Plan, budget: &ApiBudget, ctx: &RenderContext) -> String {
     let paint = Painter { color: ctx.color };
     let mut out = String::new();
-    for customer in by_customer(plan, ctx.show_pending) {
+    let customers = by_customer(plan, ctx.listing);
+    for customer in &customers {
         let _ = writeln!(
             out,
             "{}",
@@ -113,6 +117,9 @@ pub fn render(plan: &Plan, budget: &ApiBudget, ctx: &RenderContext) -> String {
     {
         let _ = writeln!(out, "{line}");
     }
+    if customers.iter().any(CustomerPlan::has_hidden_changes) {
+        let _ = writeln!(out, "{}", more_changes_note());
+    }
     if !plan.pending_users.is_empty() {
         let _ = writeln!(
             out,
@@ -134,8 +141,7 @@ fn write_entry(out: &mut String, paint: &Painter, entry: &Entry<'_>) {
             write_fields(out, paint, change);
         }
         Entry::Blocked(change) => {
-            let marker = paint.style(BLOCKED, BLOCKED_MARKER);
-            write_headline(out, paint, &(marker, BLOCKED_MARKER.len()), change);
+            write_headline(out, paint, &blocked_marker(paint), change);
             let why = change.blocked_by.as_deref().unwrap_or("blocked");
             let _ = writeln!(
                 out,
@@ -143,6 +149,19 @@ fn write_entry(out: &mut String, paint: &Painter, entry: &Entry<'_>) {
                 paint.style(BLOCKED, &format!("blocked: {}", printable(why)))
             );
             write_fields(out, paint, change);
+        }
+        Entry::MoreChanges(more) => {
+            let (painted, width) = if more.blocked {
+                blocked_marker(paint)
+            } else {
+                marker(paint, more.first.action)
+            };
+            let _ = writeln!(
+                out,
+                "{}{painted} {}",
+                " ".repeat(MARKER_COLUMN.saturating_sub(width)),
+                more_changes_line(more)
+            );
         }
         Entry::MorePending { connection, users } => {
             let _ = writeln!(
@@ -204,6 +223,14 @@ fn marker(paint: &Painter, action: Action) -> (String, usize) {
         }
     };
     (painted, text.chars().count())
+}
+
+/// The painted marker of a blocked change and its width.
+fn blocked_marker(paint: &Painter) -> (String, usize) {
+    (
+        paint.style(BLOCKED, BLOCKED_MARKER),
+        BLOCKED_MARKER.chars().count(),
+    )
 }
 
 /// Writes styles only when colour is on.

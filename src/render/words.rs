@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::group::{MoreChanges, SHOWN_PER_GROUP};
 use crate::plan::{
     Action, ApiBudget, Change, FamilyBudget, Kind, Note, PendingStatus, PendingUser, Plan, Reason,
     Summary, Unmanaged,
@@ -233,6 +234,56 @@ pub(crate) fn kind_words(kind: Kind) -> &'static str {
     }
 }
 
+/// A kind of object in plural words: `runtime connections`.
+pub(crate) fn kinds_words(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Customer => "customers",
+        Kind::Folder => "folders",
+        Kind::Package => "packages",
+        Kind::Connection => "connections",
+        Kind::Recipe => "recipes",
+        Kind::RuntimeConnection => "runtime connections",
+        Kind::Gate => "gates",
+    }
+}
+
+/// Changes counted rather than listed, without their marker: `180 more runtime connections of
+/// files-sync.dropbox to create`; blocked ones with their reason when they share it: `180 more
+/// runtime connections of files-sync.dropbox blocked: integration setup is in progress: …`.
+pub(crate) fn more_changes_line(more: &MoreChanges<'_>) -> String {
+    let kind = more.first.kind();
+    let mut line = format!(
+        "{} more {}",
+        count(more.changes as u64),
+        if more.changes == 1 {
+            kind_words(kind)
+        } else {
+            kinds_words(kind)
+        }
+    );
+    if let Some(of) = more.of() {
+        let _ = write!(line, " of {}", printable(&of));
+    }
+    match (&more.first.blocked_by, more.blocked, more.same_reason) {
+        (_, false, _) => {
+            let _ = write!(line, " to {}", more.first.action.as_str());
+        }
+        (Some(why), true, true) => {
+            let _ = write!(line, " blocked: {}", printable(why));
+        }
+        (_, true, _) => line.push_str(" blocked for different reasons"),
+    }
+    line
+}
+
+/// Said once under a plan some of whose changes are counted rather than listed.
+pub(crate) fn more_changes_note() -> String {
+    format!(
+        "Each customer lists the first {SHOWN_PER_GROUP} changes of an action, kind and \
+         connection, then counts the rest; `--verbose` lists them all."
+    )
+}
+
 /// What a change does, in words: `create customer acme-001`, `start recipe files-sync/List
 /// files`.
 pub(crate) fn headline(change: &Change) -> String {
@@ -377,6 +428,16 @@ pub(crate) const PENDING_MARKER: &str = "…";
 
 /// The marker of a change that cannot happen.
 pub(crate) const BLOCKED_MARKER: &str = "!";
+
+/// The marker of a change as plain text: its action's (`+`, `~`, `-`, `-/+`), or `!` when it is
+/// blocked.
+pub(crate) fn change_marker(change: &Change, blocked: bool) -> &'static str {
+    if blocked {
+        BLOCKED_MARKER
+    } else {
+        change.action.marker()
+    }
+}
 
 /// Text as it may be printed on a terminal or inside a code block: control characters (escape
 /// sequences, carriage returns, newlines) become visible escapes, so a name read from Workato can

@@ -57,6 +57,12 @@ pub enum ConfigError {
          divides every rate-limit window, to match a simulator started with `--time-scale N`)"
     )]
     InvalidTimeScale { value: String },
+    /// `EMBEDCTL_PROGRESS_INTERVAL_MS` is not a whole number of milliseconds above 0.
+    #[error(
+        "`EMBEDCTL_PROGRESS_INTERVAL_MS` is `{value}`; it must be a whole number of milliseconds \
+         greater than 0 (testing only: how often apply reports progress without a terminal)"
+    )]
+    InvalidProgressInterval { value: String },
 }
 
 /// A request to Workato failed, or its answer could not be used.

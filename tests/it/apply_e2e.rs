@@ -111,6 +111,8 @@ pub(crate) struct Served {
     _stdout: Option<BufReader<ChildStdout>>,
     /// The simulator hosted in this process, if it is not a child.
     hosted: Option<RunningSimulator>,
+    /// What the windows of the simulator and of the client are divided by.
+    time_scale: &'static str,
     base: String,
     runtime: tokio::runtime::Runtime,
     http: reqwest::Client,
@@ -128,7 +130,12 @@ fn test_runtime() -> tokio::runtime::Runtime {
 impl Served {
     /// A served simulator (time-scaled) with extra flags, e.g. `--fail-rate 0.3`.
     pub(crate) fn start(extra: &[&str]) -> Self {
-        let mut args = vec!["sim", "serve", "--port", "0", "--time-scale", TIME_SCALE];
+        Self::start_scaled(TIME_SCALE, extra)
+    }
+
+    /// A served simulator whose windows (and the client's) are divided by `time_scale`.
+    pub(crate) fn start_scaled(time_scale: &'static str, extra: &[&str]) -> Self {
+        let mut args = vec!["sim", "serve", "--port", "0", "--time-scale", time_scale];
         args.extend_from_slice(extra);
         let mut child = crate::context::command(&repo_root(), &args, &[])
             .stdout(Stdio::piped())
@@ -147,6 +154,7 @@ impl Served {
             child: Some(child),
             _stdout: Some(stdout),
             hosted: None,
+            time_scale,
             base,
             runtime: test_runtime(),
             http: reqwest::Client::new(),
@@ -178,6 +186,7 @@ impl Served {
         Self {
             child: None,
             _stdout: None,
+            time_scale: TIME_SCALE,
             base: hosted.base_url().to_owned(),
             hosted: Some(hosted),
             runtime,
@@ -190,7 +199,7 @@ impl Served {
             ("WORKATO_BASE_URL", self.base.as_str()),
             ("WORKATO_API_TOKEN", "t"),
             ("EMBEDCTL_FINGERPRINT_KEY", "k"),
-            ("EMBEDCTL_TIME_SCALE", TIME_SCALE),
+            ("EMBEDCTL_TIME_SCALE", self.time_scale),
         ];
         env.extend_from_slice(extra);
         env
@@ -202,7 +211,7 @@ impl Served {
     }
 
     /// `embedctl ARGS` against this simulator, not waited for.
-    fn spawn(&self, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Child {
+    pub(crate) fn spawn(&self, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Child {
         embedctl_command(dir, args, &self.env(extra_env))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -1549,7 +1558,7 @@ fn runs_killed_at_every_layer_converge_on_rerun_with_nothing_duplicated() {
 type LogMatcher = fn(&Value) -> bool;
 
 /// SIGKILL an apply that must still be running.
-fn kill_mid_run(child: &mut Child) {
+pub(crate) fn kill_mid_run(child: &mut Child) {
     assert!(
         child.try_wait().expect("child status").is_none(),
         "apply was already done when it was to be killed"
@@ -1566,9 +1575,10 @@ fn kill_mid_run(child: &mut Child) {
 // ---------------------------------------------------------------------------------------------
 // 10. One customer's credentials fail; the other customer goes on.
 
-#[test]
-fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
-    let sim = Served::start(&[]);
+/// Two customers of the files-sync manifest with one end user each: good-001 with the partner
+/// key of `PARTNER_KEY`, bad-002 with its own of `BAD_KEY`, which the simulator refuses under
+/// `GOOD_AND_BAD_KEYS`.
+fn good_and_bad_customers() -> Scenario {
     let mut yaml = files_sync_manifest("PARTNER_KEY");
     yaml.push_str("customers:\n");
     yaml.push_str(&customer_yaml("good-001", "Good", &["g-1"], ""));
@@ -1578,8 +1588,17 @@ fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
         &["b-1"],
         "    credentials:\n      files-sync.partner_app:\n        api_key: { env: BAD_KEY }\n",
     ));
-    let scenario = Scenario::new(&yaml);
-    let env = [("PARTNER_KEY", "good-key"), ("BAD_KEY", "invalid")];
+    Scenario::new(&yaml)
+}
+
+/// The keys of `good_and_bad_customers`: good-001's authorizes, bad-002's does not.
+const GOOD_AND_BAD_KEYS: [(&str, &str); 2] = [("PARTNER_KEY", "good-key"), ("BAD_KEY", "invalid")];
+
+#[test]
+fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
+    let sim = Served::start(&[]);
+    let scenario = good_and_bad_customers();
+    let env = GOOD_AND_BAD_KEYS;
 
     let outcome = sim.run(
         scenario.dir(),
@@ -1672,6 +1691,107 @@ fn a_customer_whose_credentials_fail_stops_at_phase_3_and_others_succeed() {
         drift.stdout.contains("connection.auth_failed"),
         "{}",
         drift.transcript()
+    );
+}
+
+#[test]
+fn without_a_terminal_apply_lists_what_went_wrong_and_progress_not_every_change() {
+    let scenario = good_and_bad_customers();
+    // A progress line every 5 ms instead of every 10 s.
+    let env = [
+        GOOD_AND_BAD_KEYS[0],
+        GOOD_AND_BAD_KEYS[1],
+        ("EMBEDCTL_PROGRESS_INTERVAL_MS", "5"),
+    ];
+    let apply = |state: &str, extra: &[&str]| {
+        let state = scenario.path(state);
+        let mut args = vec![
+            "apply",
+            "-f",
+            scenario.file(),
+            "--sim",
+            path_str(&state),
+            "--auto-approve",
+        ];
+        args.extend(extra);
+        run(scenario.dir(), &args, &env)
+    };
+    let summary = "Apply: 12 succeeded, 1 failed, 3 skipped (failed dependency); 0 blocked (gate \
+                   closed); 2 end users pending.";
+    let progress = |outcome: &Outcome| {
+        outcome
+            .stderr
+            .lines()
+            .filter(|line| line.starts_with("progress: "))
+            .count()
+    };
+
+    let quiet = apply("quiet.json", &[]);
+    assert_eq!(quiet.code, 1, "{}", quiet.transcript());
+    assert!(quiet.stdout.contains("Plan: "), "{}", quiet.transcript());
+    let lines: Vec<&str> = quiet.stderr.lines().collect();
+    assert!(
+        !lines.iter().any(|line| line.ends_with(": done")),
+        "a line per change made:\n{}",
+        quiet.transcript()
+    );
+    assert!(
+        lines.iter().any(|line| line.starts_with(
+            "bad-002: authorize connection files-sync.partner_app: FAILED: Workato did not authorize"
+        )),
+        "{}",
+        quiet.transcript()
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|line| line.starts_with("bad-002: skipped "))
+            .count(),
+        3,
+        "{}",
+        quiet.transcript()
+    );
+    assert!(
+        progress(&quiet) > 0,
+        "no progress line:\n{}",
+        quiet.transcript()
+    );
+    for line in lines.iter().filter(|line| line.starts_with("progress: ")) {
+        let counts = summary_counts(line);
+        assert!(
+            counts.contains_key("done")
+                && counts.contains_key("failed")
+                && counts.contains_key("left"),
+            "{line}"
+        );
+        assert!(counts["done"] + counts["left"] <= 16, "{line}");
+    }
+    assert_eq!(lines.last(), Some(&summary), "{}", quiet.transcript());
+
+    let verbose = apply("verbose.json", &["--verbose"]);
+    assert_eq!(verbose.code, 1, "{}", verbose.transcript());
+    assert_eq!(
+        verbose
+            .stderr
+            .lines()
+            .filter(|line| line.ends_with(": done"))
+            .count(),
+        12,
+        "{}",
+        verbose.transcript()
+    );
+    assert!(
+        verbose
+            .stderr
+            .contains("bad-002: authorize connection files-sync.partner_app: FAILED"),
+        "{}",
+        verbose.transcript()
+    );
+    assert_eq!(
+        verbose.stderr.lines().last(),
+        Some(summary),
+        "{}",
+        verbose.transcript()
     );
 }
 
@@ -1813,6 +1933,7 @@ async fn apply_planned(
         inputs.insert((change.customer.clone(), change.key()), input);
     }
     let mut options = embedctl::apply::ApplyOptions {
+        deadline: None,
         desired,
         inputs,
         fingerprint_key: "k".to_owned(),
@@ -1821,7 +1942,7 @@ async fn apply_planned(
         on_event: std::sync::Arc::new(|_: &embedctl::apply::ApplyEvent| {}),
     };
     tweak(&mut options);
-    embedctl::apply::apply(client, plan, options).await
+    embedctl::apply::apply(client, plan.clone(), options).await
 }
 
 /// What other people do to the account between two applies: end users authorize, someone

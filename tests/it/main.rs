@@ -12,6 +12,7 @@ mod plan_e2e;
 mod plan_properties;
 mod plan_scenarios;
 mod render;
+mod scale;
 mod schema;
 mod sim_behaviour;
 mod sim_conformance;

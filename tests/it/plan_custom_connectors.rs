@@ -157,7 +157,7 @@ fn end_users_connections_are_created_with_the_workspace_own_connector_id() {
     assert!(matches!(&create.subject, Subject::RuntimeConnection { user, .. } if user == "u-2"));
     assert_eq!(create.target.provider.as_deref(), Some(LIVE_ID));
     assert_eq!(create.target.provider_of, None);
-    assert_eq!(create.after["provider"], LIVE_ID);
+    assert_eq!(create.after.value()["provider"], LIVE_ID);
     // The default connection was found by the recipe that uses it: nothing to authorize.
     assert!(
         !plan

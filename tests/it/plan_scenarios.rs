@@ -504,11 +504,11 @@ impl Account {
         let target = &change.target;
         match (change.kind(), change.action) {
             (Kind::Customer, Action::Create) => {
-                self.call(Method::POST, "/managed_users", change.after.clone())
+                self.call(Method::POST, "/managed_users", change.after.value())
                     .await;
             }
             (Kind::Customer, Action::Update) => {
-                self.call(Method::PUT, &customer, change.after.clone())
+                self.call(Method::PUT, &customer, change.after.value())
                     .await;
             }
             (Kind::Folder, Action::Create) => {
@@ -516,7 +516,7 @@ impl Account {
                     .call(
                         Method::POST,
                         &format!("{customer}/folders"),
-                        json!({ "name": change.after["name"] }),
+                        json!({ "name": change.after.value()["name"] }),
                     )
                     .await;
                 let id = folder["id"].as_u64().expect("a folder id");
@@ -532,7 +532,7 @@ impl Account {
                     return false;
                 };
                 let package = &spec.packages[&change.key()];
-                let restart = change.after["restart_recipes"].as_bool() == Some(true);
+                let restart = change.after.value()["restart_recipes"].as_bool() == Some(true);
                 self.import(&change.customer, folder, package.zip_bytes.clone(), restart)
                     .await;
                 self.record(
@@ -561,7 +561,7 @@ impl Account {
                 let Some(folder) = target.folder_id else {
                     return false;
                 };
-                let mut body = change.after.clone();
+                let mut body = change.after.value();
                 body["folder_id"] = json!(folder);
                 self.call(Method::POST, &format!("{customer}/connections"), body)
                     .await;
@@ -569,7 +569,7 @@ impl Account {
             (Kind::RuntimeConnection, Action::Update) => {
                 let id = target.connection_id.expect("a renamed connection exists");
                 let path = format!("{customer}/connections/{id}");
-                self.call(Method::PUT, &path, change.after.clone()).await;
+                self.call(Method::PUT, &path, change.after.value()).await;
             }
             (Kind::RuntimeConnection, Action::Replace) => {
                 let id = target.connection_id.expect("a replaced connection exists");
@@ -585,10 +585,10 @@ impl Account {
                 let path = format!("{customer}/connections/{id}");
                 self.call(Method::DELETE, &path, json!({})).await;
                 let body = json!({
-                    "name": change.after["name"],
+                    "name": change.after.value()["name"],
                     "provider": old["provider"],
                     "external_id": old["external_id"],
-                    "parent_id": change.after["parent_id"],
+                    "parent_id": change.after.value()["parent_id"],
                     "folder_id": folder,
                 });
                 self.call(Method::POST, &format!("{customer}/connections"), body)

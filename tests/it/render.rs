@@ -11,7 +11,7 @@ use embedctl::plan::{
     Action, ApiBudget, Change, Kind, Note, PendingStatus, PendingUser, Plan, Reason,
     SkippedCustomer, Subject, Target, Unmanaged, budget_of,
 };
-use embedctl::render::{Format, RenderContext, markdown, render};
+use embedctl::render::{Format, Listing, RenderContext, markdown, render};
 use serde_json::{Value, json};
 
 use crate::context::repo_root;
@@ -34,8 +34,8 @@ fn change(
         action,
         subject: subject_of(kind, key),
         reason,
-        before,
-        after,
+        before: before.into(),
+        after: after.into(),
         blocked_by: None,
         target: Target::default(),
     }
@@ -505,7 +505,7 @@ fn context(color: bool) -> RenderContext {
             ("properties_list".to_owned(), 1),
             ("recipes_read".to_owned(), 1),
         ]),
-        show_pending: false,
+        listing: Listing::default(),
     }
 }
 
@@ -874,7 +874,10 @@ fn a_customer_with_many_pending_end_users_lists_twenty_then_a_count() {
         &plan,
         &budget(&plan),
         &RenderContext {
-            show_pending: true,
+            listing: Listing {
+                every_pending: true,
+                ..Listing::default()
+            },
             ..context(false)
         },
         Format::Text,
@@ -913,14 +916,21 @@ fn a_fleet_of_pending_end_users_fits_in_a_ci_log() {
     let comment = rendered(&plan, Format::Markdown);
     assert!(comment.chars().count() <= embedctl::render::markdown::MAX_CHARS);
     use embedctl::render::drift::{DriftClass, text as drift_text};
-    let drift = drift_text(&plan, DriftClass::of(&plan), false);
+    let drift = drift_text(&plan, DriftClass::of(&plan), Listing::default());
     assert!(drift.starts_with("No drift; end users still have to authorize"));
     assert_eq!(
         drift.lines().filter(|l| l.contains("  user-")).count(),
         1_000 * 20 * 2
     );
     assert_eq!(drift.matches("and 80 more end users").count(), 1_000);
-    let everyone = drift_text(&plan, DriftClass::of(&plan), true);
+    let everyone = drift_text(
+        &plan,
+        DriftClass::of(&plan),
+        Listing {
+            every_pending: true,
+            ..Listing::default()
+        },
+    );
     assert_eq!(
         everyone.lines().filter(|l| l.contains("  user-")).count(),
         200_000
@@ -950,4 +960,148 @@ fn a_plan_longer_than_a_ci_job_suggests_max_duration_in_text_and_markdown() {
     assert!(json["api_budget"]["setup_seconds"].as_u64() < Some(budget.min_seconds));
     // A short apply says nothing of the kind.
     assert!(!rendered(&onboarding(), Format::Text).contains("--max-duration"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Changes at scale
+
+/// `customers` customers with `users` end users each, every one with a runtime connection of
+/// files-sync.dropbox to create.
+fn fleet_of_runtime_creates(customers: usize, users: usize) -> Plan {
+    let mut plan = Plan::default();
+    for c in 1..=customers {
+        let customer = format!("customer-{c:04}");
+        for u in 1..=users {
+            let user = format!("user-{u:03}");
+            plan.changes.push(change(
+                &customer,
+                4,
+                Action::Create,
+                Kind::RuntimeConnection,
+                &format!("files-sync.dropbox/{user}"),
+                Reason::RuntimeConnectionMissing,
+                (
+                    Value::Null,
+                    json!({
+                        "name": format!("Dropbox - {user}"),
+                        "provider": "dropbox",
+                        "external_id": user,
+                        "parent_id": null,
+                    }),
+                ),
+            ));
+        }
+    }
+    plan
+}
+
+/// One customer with 23 runtime connections to create and 22 blocked for one reason, another with
+/// 23 blocked for two reasons: each group lists twenty, then a count.
+fn collapsed() -> Plan {
+    let mut plan = fleet_of_runtime_creates(1, 23);
+    let gate = "integration setup is in progress: recipe \"List files\" cannot start: connection \"PartnerApp\" has no credentials";
+    let other = "integration setup is in progress: recipe \"List files\" was stopped by Workato (`trial_expired`)";
+    for (customer, users, reasons) in [
+        ("customer-0001", 22, [gate, gate]),
+        ("customer-0002", 23, [gate, other]),
+    ] {
+        for change in fleet_of_runtime_creates(1, users).changes {
+            let mut change = blocked(change, reasons[plan.blocked.len() % 2]);
+            change.customer = customer.to_owned();
+            change.reason = Reason::GateClosed;
+            plan.blocked.push(change);
+        }
+    }
+    plan
+}
+
+#[test]
+fn alike_changes_list_twenty_per_customer_then_a_count() {
+    let plan = collapsed();
+    let text = rendered(&plan, Format::Text);
+    insta::assert_snapshot!("collapsed_text", text);
+    insta::assert_snapshot!("collapsed_markdown", rendered(&plan, Format::Markdown));
+    use embedctl::render::drift::{DriftClass, text as drift_text};
+    insta::assert_snapshot!(
+        "collapsed_drift",
+        drift_text(&plan, DriftClass::of(&plan), Listing::default())
+    );
+    assert!(
+        text.contains("    + 3 more runtime connections of files-sync.dropbox to create\n"),
+        "{text}"
+    );
+    // The summary counts what is not listed too.
+    assert!(
+        text.ends_with("Plan: 23 to create, 0 to update, 0 to delete; 45 blocked.\n"),
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(&rendered(&plan, Format::Json)).expect("JSON");
+    assert_eq!(json["changes"].as_array().map(Vec::len), Some(23));
+    assert_eq!(json["blocked"].as_array().map(Vec::len), Some(45));
+
+    let verbose = RenderContext {
+        listing: Listing {
+            every_change: true,
+            every_pending: true,
+        },
+        ..context(false)
+    };
+    for format in [Format::Text, Format::Markdown] {
+        let everything = render(&plan, &budget(&plan), &verbose, format);
+        assert_eq!(
+            everything.matches("create runtime connection").count(),
+            23 + 45,
+            "{everything}"
+        );
+        assert!(
+            !everything.contains(" more runtime connections"),
+            "{everything}"
+        );
+        assert!(!everything.contains("--verbose"), "{everything}");
+    }
+}
+
+#[test]
+fn a_fleet_of_runtime_connection_creates_fits_in_a_ci_log() {
+    // 1,000 customers × 100 end users, each a runtime connection to create: every change in
+    // JSON, twenty per customer in text (with their three field lines), then a count.
+    let plan = fleet_of_runtime_creates(1_000, 100);
+    let text = rendered(&plan, Format::Text);
+    let listed = 20 * (1 + 3);
+    let per_customer = 1 + 1 + listed + 1 + 1; // heading, phase, changes, count, blank line
+    // The calls read, the note on counts, the budget, its warning (more than 6 hours of writes),
+    // the summary.
+    let footer = 5;
+    assert_eq!(
+        text.lines().count(),
+        1_000 * per_customer + footer,
+        "{}",
+        &text[..3_000]
+    );
+    assert_eq!(text.matches("create runtime connection").count(), 20_000);
+    assert_eq!(
+        text.matches("    + 80 more runtime connections of files-sync.dropbox to create\n")
+            .count(),
+        1_000
+    );
+    assert!(
+        text.ends_with("Plan: 100,000 to create, 0 to update, 0 to delete.\n"),
+        "{}",
+        &text[text.len().saturating_sub(500)..]
+    );
+    let json: Value = serde_json::from_str(&rendered(&plan, Format::Json)).expect("JSON");
+    assert_eq!(json["changes"].as_array().map(Vec::len), Some(100_000));
+    assert_eq!(json["summary"]["create"], 100_000);
+    let comment = rendered(&plan, Format::Markdown);
+    assert!(comment.chars().count() <= markdown::MAX_CHARS);
+    use embedctl::render::drift::{DriftClass, text as drift_text};
+    let drift = drift_text(&plan, DriftClass::of(&plan), Listing::default());
+    // The headline, twenty changes and a count per customer, the note on counts.
+    assert_eq!(
+        drift.lines().count(),
+        1 + 1_000 * 21 + 1,
+        "{}",
+        &drift[..2_000]
+    );
+    assert!(drift.starts_with("Drift: apply would make 100,000 changes; 0 blocked.\n"));
 }
