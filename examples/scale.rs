@@ -42,6 +42,8 @@ const MAX_THROTTLED_SHARE: f64 = 0.001;
 const MAX_DIFF_SECONDS: f64 = 1.0;
 /// How many fewer calls, and how much less time, embedctl needs than per-end-user reads.
 const PER_USER_FACTOR: f64 = 50.0;
+/// The first argument that makes this binary the launcher of one measured child.
+const LAUNCHER: &str = "__measure";
 /// A time scale so large that pacing costs nothing: for setting up accounts.
 const SETUP_TIME_SCALE: &str = "1000000";
 
@@ -62,6 +64,11 @@ struct Args {
     /// Every rate-limit window is divided by this (and so are embedctl's).
     #[arg(long, default_value_t = 60.0)]
     time_scale: f64,
+    /// The time scale of the plans of scenarios a and b. A plan's floor at x60 is about a second,
+    /// less than loading a file of 100,000 end users takes, so by default they run at Workato's
+    /// own limits (x1), where the floor is Workato's.
+    #[arg(long, default_value_t = 1.0)]
+    plan_time_scale: f64,
     /// Latency the simulator adds to every request, in milliseconds.
     #[arg(long, default_value_t = 50)]
     latency_ms: u64,
@@ -74,6 +81,11 @@ struct Args {
 }
 
 fn main() {
+    // The bench re-runs itself as a small launcher for each measured child (see `measure`).
+    let raw: Vec<String> = std::env::args().collect();
+    if raw.get(1).map(String::as_str) == Some(LAUNCHER) {
+        std::process::exit(launch(&raw[2..]));
+    }
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -101,9 +113,10 @@ type Result<T> = std::result::Result<T, String>;
 async fn run(args: Args) -> Result<Report> {
     let bench = Bench::new(&args)?;
     println!(
-        "embedctl {} | simulator x{} time scale, {} ms latency | fleet {} x {}, onboarding {} x {}",
+        "embedctl {} | simulator x{} time scale (plans of a, b: x{}), {} ms latency | fleet {} x {}, onboarding {} x {}",
         bench.binary.display(),
         args.time_scale,
+        args.plan_time_scale,
         args.latency_ms,
         args.customers,
         args.users,
@@ -187,6 +200,7 @@ struct Bench {
     binary: PathBuf,
     work: tempfile::TempDir,
     time_scale: f64,
+    plan_time_scale: f64,
     latency: Duration,
 }
 
@@ -226,13 +240,19 @@ impl Bench {
                 binary.display()
             ));
         }
-        if !(args.time_scale.is_finite() && args.time_scale >= 1.0) {
-            return Err("`--time-scale` must be at least 1".to_owned());
+        for (flag, scale) in [
+            ("--time-scale", args.time_scale),
+            ("--plan-time-scale", args.plan_time_scale),
+        ] {
+            if !(scale.is_finite() && scale >= 1.0) {
+                return Err(format!("`{flag}` must be at least 1"));
+            }
         }
         Ok(Bench {
             binary,
             work: tempfile::tempdir().map_err(|e| format!("cannot make a temp dir: {e}"))?,
             time_scale: args.time_scale,
+            plan_time_scale: args.plan_time_scale,
             latency: Duration::from_millis(args.latency_ms),
         })
     }
@@ -241,15 +261,21 @@ impl Bench {
         self.work.path().join(name)
     }
 
-    /// `embedctl ARGS` with the run's variables, waited for with `wait4` for its peak memory.
+    /// `embedctl ARGS` with the run's variables, measured by a launcher (`launch`).
     async fn embedctl(&self, args: &[&str], env: &[(&str, &str)]) -> Result<Run> {
         let stdout_path = self.path("stdout.txt");
         let stderr_path = self.path("stderr.txt");
         let file = |path: &Path| {
             std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))
         };
-        let mut command = Command::new(&self.binary);
+        let result_path = self.path("measured.txt");
+        let _ = std::fs::remove_file(&result_path);
+        let launcher = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut command = Command::new(launcher);
         command
+            .arg(LAUNCHER)
+            .arg(&result_path)
+            .arg(&self.binary)
             .args(args)
             .current_dir(self.work.path())
             .env("NO_COLOR", "1")
@@ -264,15 +290,23 @@ impl Bench {
             command.env(name, value);
         }
         let started = Instant::now();
-        let child = command
+        let mut child = command
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", self.binary.display()))?;
-        let pid = child.id();
-        let (status, usage) = tokio::task::spawn_blocking(move || wait4(pid))
+        let waited = tokio::task::spawn_blocking(move || child.wait())
             .await
-            .map_err(|e| e.to_string())??;
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("waiting for {}: {e}", self.binary.display()))?;
         let wall = started.elapsed();
-        drop(child);
+        let measured = std::fs::read_to_string(&result_path).unwrap_or_default();
+        let mut numbers = measured.split_whitespace().map(str::parse::<i64>);
+        let (Some(Ok(status)), Some(Ok(usage))) = (numbers.next(), numbers.next()) else {
+            return Err(format!(
+                "the launcher of {} did not measure it (exit {waited})",
+                self.binary.display()
+            ));
+        };
+        let status = i32::try_from(status).unwrap_or(-1);
         let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
         Ok(Run {
             code: status,
@@ -284,9 +318,9 @@ impl Bench {
     }
 
     /// A simulator on loopback over `account`, time-scaled, with the bench's latency.
-    async fn serve(&self, account: AccountState) -> Result<Served> {
+    async fn serve(&self, account: AccountState, time_scale: f64) -> Result<Served> {
         let options = SimOptions {
-            time_scale: self.time_scale,
+            time_scale,
             latency: self.latency,
             ..SimOptions::default()
         };
@@ -366,8 +400,8 @@ impl Bench {
         state: &Path,
     ) -> Result<()> {
         let account = Simulator::load_state(state).map_err(|e| e.to_string())?;
-        let served = self.serve(account).await?;
-        let scale = self.time_scale.to_string();
+        let served = self.serve(account, self.plan_time_scale).await?;
+        let scale = self.plan_time_scale.to_string();
         let env = self.served_env(&served, &scale);
         let run = self
             .embedctl(&["plan", "-f", path_str(&fleet.file)?], &env)
@@ -447,7 +481,7 @@ impl Bench {
             .filter(|(name, _)| name.as_str() != "customers")
             .map(|(name, n)| seconds(name, *n))
             .fold(0.0, f64::max);
-        (customers + others) / self.time_scale
+        (customers + others) / self.plan_time_scale
     }
 
     // ----- c, d: onboard from an empty account, then read per end user -----
@@ -461,7 +495,7 @@ impl Bench {
     ) -> Result<()> {
         let file = self.path("onboard.yaml");
         std::fs::write(&file, desired_file(customers, users)).map_err(|e| e.to_string())?;
-        let served = self.serve(AccountState::default()).await?;
+        let served = self.serve(AccountState::default(), self.time_scale).await?;
         let scale = self.time_scale.to_string();
         let env = self.served_env(&served, &scale);
         let file_arg = path_str(&file)?;
@@ -651,7 +685,7 @@ impl Bench {
         }
         let file = self.path("fleet-e.yaml");
         std::fs::write(&file, desired_file(customers, users)).map_err(|e| e.to_string())?;
-        let served = self.serve(AccountState::default()).await?;
+        let served = self.serve(AccountState::default(), self.time_scale).await?;
         let scale = self.time_scale.to_string();
         let env = self.served_env(&served, &scale);
         let max_duration = format!("{run_seconds}s");
@@ -870,6 +904,40 @@ impl Served {
 
     async fn stop(self) {
         let _ = self.running.stop().await;
+    }
+}
+
+/// The launcher: runs `PROGRAM ARGS…` (`args` = `RESULT_FILE PROGRAM ARGS…`) with this process's
+/// stdio, environment and directory, waits for it with `wait4` and writes its exit code and peak
+/// resident memory (KiB) to `RESULT_FILE`.
+///
+/// Why a launcher: Linux keeps a process's peak memory across `exec`, and a child forked from the
+/// bench starts with the bench's memory (the simulator's account, hundreds of MB) as its own. The
+/// launcher is small when it forks, so its child's peak is the child's.
+fn launch(args: &[String]) -> i32 {
+    let (Some(result), Some(program)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: {LAUNCHER} RESULT_FILE PROGRAM ARGS...");
+        return 2;
+    };
+    let child = match Command::new(program).args(&args[2..]).spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            eprintln!("cannot run {program}: {error}");
+            return 2;
+        }
+    };
+    match wait4(child.id()) {
+        Ok((code, peak_kib)) => match std::fs::write(result, format!("{code} {peak_kib}\n")) {
+            Ok(()) => 0,
+            Err(error) => {
+                eprintln!("cannot write {result}: {error}");
+                2
+            }
+        },
+        Err(error) => {
+            eprintln!("{error}");
+            2
+        }
     }
 }
 

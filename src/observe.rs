@@ -22,7 +22,15 @@ use crate::workato::{CONNECTION_LIST_CAP, Client, ClientError, ConnectionFilter}
 
 /// Customers read at the same time. Pacing, not this number, keeps the client within Workato's
 /// limits; the bound only keeps a thousand customers from being a thousand open requests.
-pub const CONCURRENCY: usize = 8;
+///
+/// Each customer's reads follow one another (properties, connections, recipes pages), so a
+/// customer is read in about four round trips, and a fleet is read no faster than `CONCURRENCY`
+/// customers per four round trips. The three list families allow 1,000 to 2,000 requests a
+/// minute; to keep them busy with round trips of 300 ms, some 20 customers must be read at once.
+/// With 8, reading 1,000 customers at 300 ms a round trip takes about 150 s where the limits
+/// allow 71 s; with 32 the scale benchmark reads them in 74 s (BENCHMARKS.md), holding at most
+/// 32 customers' lists at once.
+pub const CONCURRENCY: usize = 32;
 
 /// Reads what `diff` needs of the file's customers (only those in `only` when it is not empty).
 /// Customers in Workato that the file does not list are reported in `unmanaged_customers` when
