@@ -181,6 +181,17 @@ impl CustomerRun {
     }
 }
 
+/// How many customers the end-users wave works on at once: at most `CUSTOMER_CONCURRENCY`, as
+/// many in every round. A customer's end-user connections are written one after another, so a
+/// customer left alone at the end writes one per round trip; when the round trip is longer than
+/// the connection family's spacing, that tail runs below the limit. Ten customers go 5 and 5
+/// rather than 8 and then 2. (The setup wave keeps every lane: its imports need customers ready
+/// one after another.)
+fn even_lanes(customers: usize) -> usize {
+    let rounds = customers.div_ceil(CUSTOMER_CONCURRENCY).max(1);
+    customers.div_ceil(rounds).max(1)
+}
+
 /// Runs one wave: each customer's changes in order, customers concurrently (bounded). The
 /// customers come back in the order they were given.
 async fn run_wave(
@@ -189,7 +200,16 @@ async fn run_wave(
     options: &Arc<ApplyOptions>,
     wave: Wave,
 ) -> Vec<CustomerRun> {
-    let permits = Arc::new(Semaphore::new(CUSTOMER_CONCURRENCY));
+    let lanes = match wave {
+        Wave::Setup => CUSTOMER_CONCURRENCY,
+        Wave::EndUsers => even_lanes(
+            customers
+                .iter()
+                .filter(|(_, changes)| !changes.is_empty())
+                .count(),
+        ),
+    };
+    let permits = Arc::new(Semaphore::new(lanes));
     let mut tasks = JoinSet::new();
     // What each task's customer had before the wave, and how many changes it took on: what is
     // counted if the task dies.
@@ -393,4 +413,18 @@ fn unmet_need(
                 .any(|(failed_manifest, name)| failed_manifest == manifest && name == *need)
         })
         .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_user_lanes_are_filled_evenly_and_never_more_than_the_bound() {
+        let lanes: Vec<usize> = [0, 1, 3, 8, 9, 10, 16, 17, 1_000, 1_001]
+            .into_iter()
+            .map(even_lanes)
+            .collect();
+        assert_eq!(lanes, [1, 1, 3, 8, 5, 5, 8, 6, 8, 8]);
+    }
 }

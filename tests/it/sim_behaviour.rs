@@ -1852,6 +1852,14 @@ async fn the_log_lists_api_requests_in_order() {
     assert_eq!(entries[0]["family"], "customers_create");
     assert_eq!(entries[0]["body"]["external_id"], "log-1");
     assert_eq!(entries[0]["dropped"], false);
+    // When each request was counted, on the simulator's clock: the requests followed one
+    // another.
+    let times: Vec<f64> = entries
+        .iter()
+        .map(|entry| entry["at_ms"].as_f64().expect("at_ms is a number"))
+        .collect();
+    assert!(times[0] >= 0.0, "{times:?}");
+    assert!(times.windows(2).all(|pair| pair[0] <= pair[1]), "{times:?}");
 }
 
 #[tokio::test]
