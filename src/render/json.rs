@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 
 use super::RenderContext;
 use crate::plan::{
-    Action, ApiBudget, Change, FORMAT_VERSION, Fields, Kind, Note, PendingStatus, PendingUser, Plan,
-    Reason, SkippedCustomer, Unmanaged,
+    Action, ApiBudget, Change, FORMAT_VERSION, Fields, Kind, Note, PendingStatus, PendingUser,
+    Plan, Reason, SkippedCustomer, Unmanaged,
 };
 
 /// The plan as a JSON document: pretty-printed, keys in a fixed order, ending with a newline.
