@@ -187,9 +187,9 @@ impl ApplyEvent {
                 format!("{customer}: FAILED: {error}")
             }
             ApplyEvent::Stopped { left } => format!(
-                "Stopped at --max-duration: {left} {} not started; run apply again to continue \
-                 (it plans afresh and repeats nothing).",
-                if *left == 1 { "change" } else { "changes" }
+                "Stopped at --max-duration: {} not started; run apply again to continue (it \
+                 plans afresh and repeats nothing).",
+                crate::render::counted(*left as u64, "change", "changes")
             ),
             ApplyEvent::Summary(outcome) => outcome.line(),
         }

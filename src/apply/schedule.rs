@@ -5,10 +5,10 @@
 //! What each change does is in `steps`; the gate in `gate`.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::events::{ApplyEvent, ApplyOutcome, CustomerOutcome};
@@ -50,42 +50,51 @@ pub struct ApplyOptions {
 /// customer's recipes would wait behind other customers' end users; with two, every customer's
 /// recipes run as early as the limits allow.
 ///
-/// The plan is taken, not borrowed: its changes move into the customers' tasks rather than being
-/// copied, which matters for a fleet's hundreds of thousands of changes.
+/// The plan is taken, not borrowed: its changes stay in one list that every customer's task
+/// reads its own part of, never copied, which matters for a fleet's hundreds of thousands.
 pub async fn apply(client: &Client, plan: Plan, options: ApplyOptions) -> ApplyOutcome {
     let options = Arc::new(options);
-    let count = plan.changes.len();
     let people: Vec<String> = plan
         .pending_people()
         .into_iter()
         .map(|(customer, _)| customer.to_owned())
         .collect();
     let Plan {
-        changes, blocked, ..
+        mut changes,
+        blocked,
+        ..
     } = plan;
-    let mut by_customer: BTreeMap<String, Vec<Change>> = BTreeMap::new();
-    for change in changes {
-        by_customer
-            .entry(change.customer.clone())
-            .or_default()
-            .push(change);
+    // Each customer's changes together (a plan lists them so; a stable sort otherwise), and
+    // within a customer the phases strictly in order, each phase in the plan's order.
+    if !changes.is_sorted_by(|a, b| a.customer <= b.customer) {
+        changes.sort_by(|a, b| a.customer.cmp(&b.customer));
+    }
+    let mut parts: Vec<(String, Range<usize>, Range<usize>)> = Vec::new();
+    let mut start = 0;
+    while start < changes.len() {
+        let customer = changes[start].customer.clone();
+        let end = start + changes[start..].partition_point(|c| c.customer == customer);
+        let own = &mut changes[start..end];
+        own.sort_by_key(|change| change.phase);
+        let split = start + own.partition_point(|c| c.phase < 4);
+        parts.push((customer, start..split, split..end));
+        start = end;
     }
     (options.on_event)(&ApplyEvent::ApplyStart {
-        customers: by_customer.len(),
-        changes: count,
+        customers: parts.len(),
+        changes: changes.len(),
     });
-    let mut setup: Vec<(CustomerRun, Vec<Change>)> = Vec::new();
-    let mut end_users: Vec<Vec<Change>> = Vec::new();
-    for (customer, mut changes) in by_customer {
-        // Phases strictly in order; within a phase, the plan's order.
-        changes.sort_by_key(|change| change.phase);
-        let phase_4 = changes.split_off(changes.partition_point(|c| c.phase < 4));
-        setup.push((CustomerRun::new(customer, &changes, &phase_4), changes));
-        end_users.push(phase_4);
+    let changes = Arc::new(changes);
+    let mut setup: Vec<(CustomerRun, Part)> = Vec::new();
+    let mut end_users: Vec<Part> = Vec::new();
+    for (customer, first, second) in parts {
+        let run = CustomerRun::new(customer, &changes[first.clone()], &changes[second.clone()]);
+        setup.push((run, Part::new(&changes, first)));
+        end_users.push(Part::new(&changes, second));
     }
     // The waves keep the customers' order, so the second pairs each customer with its own.
     let finished = run_wave(client, setup, &options, Wave::Setup).await;
-    let second: Vec<(CustomerRun, Vec<Change>)> = finished.into_iter().zip(end_users).collect();
+    let second: Vec<(CustomerRun, Part)> = finished.into_iter().zip(end_users).collect();
     let finished = run_wave(client, second, &options, Wave::EndUsers).await;
 
     let mut customers: BTreeMap<String, CustomerOutcome> = BTreeMap::new();
@@ -134,6 +143,33 @@ pub async fn apply(client: &Client, plan: Plan, options: ApplyOptions) -> ApplyO
     outcome.customers = customers.into_values().collect();
     (options.on_event)(&ApplyEvent::Summary(outcome.clone()));
     outcome
+}
+
+/// One customer's changes of one wave: a range of the plan's list, shared by every task.
+struct Part {
+    all: Arc<Vec<Change>>,
+    range: Range<usize>,
+}
+
+impl Part {
+    fn new(all: &Arc<Vec<Change>>, range: Range<usize>) -> Self {
+        Part {
+            all: Arc::clone(all),
+            range,
+        }
+    }
+
+    fn changes(&self) -> &[Change] {
+        self.all.get(self.range.clone()).unwrap_or_default()
+    }
+
+    fn len(&self) -> usize {
+        self.range.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.range.is_empty()
+    }
 }
 
 /// Which part of the run a wave is.
@@ -196,7 +232,7 @@ fn even_lanes(customers: usize) -> usize {
 /// customers come back in the order they were given.
 async fn run_wave(
     client: &Client,
-    customers: Vec<(CustomerRun, Vec<Change>)>,
+    customers: Vec<(CustomerRun, Part)>,
     options: &Arc<ApplyOptions>,
     wave: Wave,
 ) -> Vec<CustomerRun> {
@@ -209,33 +245,45 @@ async fn run_wave(
                 .count(),
         ),
     };
-    let permits = Arc::new(Semaphore::new(lanes));
-    let mut tasks = JoinSet::new();
-    // What each task's customer had before the wave, and how many changes it took on: what is
-    // counted if the task dies.
-    let mut before: Vec<(CustomerOutcome, usize)> = Vec::with_capacity(customers.len());
-    let mut task_slots = BTreeMap::new();
+    // What each customer had before the wave, and how many changes it takes on: what is
+    // counted if its task dies.
+    let before: Vec<(CustomerOutcome, usize)> = customers
+        .iter()
+        .map(|(run, changes)| (run.outcome.clone(), changes.len()))
+        .collect();
     let mut finished: Vec<Option<CustomerRun>> = Vec::with_capacity(customers.len());
+    let mut waiting = Vec::with_capacity(customers.len());
     for (slot, (run, changes)) in customers.into_iter().enumerate() {
-        before.push((run.outcome.clone(), changes.len()));
         if changes.is_empty() && wave == Wave::EndUsers {
             finished.push(Some(run));
-            continue;
+        } else {
+            finished.push(None);
+            waiting.push((slot, run, changes));
         }
-        finished.push(None);
-        let client = client.clone();
-        let options = Arc::clone(options);
-        let permits = Arc::clone(&permits);
-        let handle = tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            run_customer(&client, run, &changes, &options, wave).await
-        });
-        task_slots.insert(handle.id(), slot);
     }
-    while let Some(joined) = tasks.join_next_with_id().await {
+    // At most `lanes` tasks exist at once: a task is spawned when another ends, so a fleet's
+    // thousand customers never hold a thousand suspended tasks in memory.
+    let mut waiting = waiting.into_iter();
+    let mut tasks = JoinSet::new();
+    let mut task_slots = BTreeMap::new();
+    loop {
+        while tasks.len() < lanes {
+            let Some((slot, run, changes)) = waiting.next() else {
+                break;
+            };
+            let client = client.clone();
+            let options = Arc::clone(options);
+            let handle = tasks.spawn(async move {
+                run_customer(&client, run, changes.changes(), &options, wave).await
+            });
+            task_slots.insert(handle.id(), slot);
+        }
+        let Some(joined) = tasks.join_next_with_id().await else {
+            break;
+        };
         let (slot, run) = match joined {
-            Ok((id, run)) => (task_slots.get(&id).copied(), Some(run)),
-            Err(error) => (task_slots.get(&error.id()).copied(), None),
+            Ok((id, run)) => (task_slots.remove(&id), Some(run)),
+            Err(error) => (task_slots.remove(&error.id()), None),
         };
         if let (Some(slot), Some(run)) = (slot, run)
             && let Some(place) = finished.get_mut(slot)

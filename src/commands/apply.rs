@@ -169,7 +169,8 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
     let simulated = args.target.sim.is_some();
     let options = ApplyOptions {
         deadline,
-        desired: observed.desired.clone(),
+        // Taken, not copied: a fleet's file is large, and nothing below needs it again.
+        desired: std::mem::take(&mut observed.desired),
         inputs,
         fingerprint_key,
         import_timeout: IMPORT_TIMEOUT,
@@ -185,6 +186,8 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         on_event,
     };
     let plan = std::mem::take(&mut observed.plan);
+    // What was read is not needed any more: apply reads again what it needs.
+    observed.live = crate::live::Live::default();
     let outcome = apply(&observed.client, plan, options).await;
     drop(ticker);
     if let (Some(path), Some(running)) = (&args.target.sim, &observed.simulator) {

@@ -15,7 +15,7 @@ pub mod text;
 mod words;
 
 pub use group::Listing;
-pub(crate) use words::{count, duration, printable};
+pub(crate) use words::{count, counted, duration, printable};
 
 use std::collections::BTreeMap;
 use std::fmt;
