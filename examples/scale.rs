@@ -331,6 +331,7 @@ impl Bench {
             .map_err(|e| format!("cannot serve the simulator: {e}"))?;
         Ok(Served {
             origin,
+            time_scale,
             base: running.base_url().to_owned(),
             running,
             http: reqwest::Client::new(),
@@ -805,6 +806,8 @@ impl Bench {
 struct Served {
     /// Close to the simulator's own start: the origin of its log's `at_ms`.
     origin: Instant,
+    /// Its windows are divided by this.
+    time_scale: f64,
     base: String,
     running: RunningSimulator,
     http: reqwest::Client,
@@ -921,7 +924,8 @@ impl Served {
                     .and_then(|value| value.to_str().ok())
                     .and_then(|value| value.parse().ok())
                     .unwrap_or(1.0);
-                tokio::time::sleep(Duration::from_secs_f64(seconds / 60.0)).await;
+                // In Workato's seconds: a time-scaled simulator's are shorter.
+                tokio::time::sleep(Duration::from_secs_f64(seconds / self.time_scale)).await;
                 continue;
             }
             return response.json().await.map_err(|e| format!("GET {url}: {e}"));
