@@ -17,8 +17,10 @@
 //!   connection and the end user's connection each), against `c`'s account;
 //! - `e`: `apply --max-duration` of C × U in several runs, until done.
 //!
-//! The simulator runs in this process; every `embedctl` run is a child process, so that its peak
-//! memory is its own (`wait4`'s `ru_maxrss`). The accounts of `a` and `b` are set up by
+//! The simulator runs in this process; every `embedctl` run is a child process, started through a
+//! small launcher (`launch`) so that its peak memory (`wait4`'s `ru_maxrss`) is its own. Plans of
+//! `a` and `b` run at Workato's own limits by default (`--plan-time-scale`), the rest at x60
+//! (`--time-scale`). The accounts of `a` and `b` are set up by
 //! `embedctl apply --sim` paced a million times faster than Workato, then every end user is
 //! marked connected (`b`: all but every tenth).
 
