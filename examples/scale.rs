@@ -200,6 +200,8 @@ impl Report {
 
 struct Bench {
     binary: PathBuf,
+    /// This program, which measures each run (`launch`).
+    launcher: PathBuf,
     work: tempfile::TempDir,
     time_scale: f64,
     plan_time_scale: f64,
@@ -225,11 +227,14 @@ struct Fleet {
 
 impl Bench {
     fn new(args: &Args) -> Result<Bench> {
+        // Read once, at the start: once a rebuild replaces the file, the running process's own
+        // path reads as deleted.
+        let launcher = std::env::current_exe().map_err(|e| e.to_string())?;
         let binary = match &args.embedctl {
             Some(path) => path.clone(),
             None => {
                 // target/release/examples/scale → target/release/embedctl
-                let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+                let exe = launcher.clone();
                 exe.parent()
                     .and_then(Path::parent)
                     .map(|dir| dir.join("embedctl"))
@@ -252,6 +257,7 @@ impl Bench {
         }
         Ok(Bench {
             binary,
+            launcher,
             work: tempfile::tempdir().map_err(|e| format!("cannot make a temp dir: {e}"))?,
             time_scale: args.time_scale,
             plan_time_scale: args.plan_time_scale,
@@ -272,8 +278,7 @@ impl Bench {
         };
         let result_path = self.path("measured.txt");
         let _ = std::fs::remove_file(&result_path);
-        let launcher = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut command = Command::new(launcher);
+        let mut command = Command::new(&self.launcher);
         command
             .arg(LAUNCHER)
             .arg(&result_path)
@@ -292,9 +297,13 @@ impl Bench {
             command.env(name, value);
         }
         let started = Instant::now();
-        let mut child = command
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.binary.display()))?;
+        let mut child = command.spawn().map_err(|e| {
+            format!(
+                "cannot run the launcher {} of {}: {e}",
+                self.launcher.display(),
+                self.binary.display()
+            )
+        })?;
         let waited = tokio::task::spawn_blocking(move || child.wait())
             .await
             .map_err(|e| e.to_string())?
