@@ -123,8 +123,9 @@ fn calls_of<'c>(changes: impl IntoIterator<Item = &'c Change>) -> BTreeMap<Endpo
                 // the honest typical count.
                 add(EndpointFamily::ImportsStatus, 2);
                 // The import creates recipes and connections that later phases need the ids of:
-                // the recipes page and the empty page that ends the list, and the connections.
-                add(EndpointFamily::RecipesRead, 2);
+                // the recipes (one page while a workspace has fewer than ten) and the
+                // connections.
+                add(EndpointFamily::RecipesRead, 1);
                 add(EndpointFamily::ConnectionsList, 1);
             }
             (Kind::Connection, _) => add(EndpointFamily::Connections, 1),
@@ -141,7 +142,7 @@ fn calls_of<'c>(changes: impl IntoIterator<Item = &'c Change>) -> BTreeMap<Endpo
                 add(EndpointFamily::Connections, writes);
                 if gate_checks.insert(change.customer.clone()) {
                     add(EndpointFamily::ConnectionsList, 1);
-                    add(EndpointFamily::RecipesRead, 2);
+                    add(EndpointFamily::RecipesRead, 1);
                 }
             }
             (Kind::Gate, _) => {}

@@ -34,6 +34,14 @@ pub const PAGE_SIZE: usize = 100;
 /// A connections list of exactly this many items may have been cut (docs/workato-api.md).
 pub const CONNECTION_LIST_CAP: usize = 1_000;
 
+/// The smallest page size Workato documents for a paged list (the recipes list's default; its
+/// docs give 10 in one version and 100 in another). A page with fewer items than this is the last
+/// one whatever the server's page size: a server that pages by 10 or more never answers a page
+/// that short unless nothing follows. A page with this many or more, even short of `PAGE_SIZE`,
+/// may be followed by another (a server may cap `per_page` below what was asked), so the list is
+/// read on to its first empty page.
+pub const MIN_SERVER_PAGE: usize = 10;
+
 /// No list is read past this many pages (a million objects): a server that always answers with a
 /// new full page would otherwise be read forever.
 pub const MAX_PAGES: u32 = 10_000;
@@ -716,9 +724,10 @@ impl Client {
         result.map_err(|error| error.redacted(&self.inner.secrets))
     }
 
-    /// Reads pages from 1 until an empty one. A page that is short is not the end: a server may
-    /// cap `per_page` below what was asked. A page that repeats objects already read, or more than
-    /// `MAX_PAGES` pages, is an error naming the endpoint: such a list would never end.
+    /// Reads pages from 1 until an empty one, or one with fewer than `MIN_SERVER_PAGE` items. A
+    /// page that is merely short of `PAGE_SIZE` is not the end: a server may cap `per_page` below
+    /// what was asked. A page that repeats objects already read, or more than `MAX_PAGES` pages,
+    /// is an error naming the endpoint: such a list would never end.
     async fn all_pages<T, F>(&self, page_request: F) -> Result<Vec<T>, ClientError>
     where
         T: DeserializeOwned + Identified,
@@ -755,6 +764,9 @@ impl Client {
                 });
             }
             all.extend(items);
+            if count < MIN_SERVER_PAGE {
+                return Ok(all);
+            }
         }
         // `1..` does not end; this is only for the type checker.
         Ok(all)

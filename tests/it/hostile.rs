@@ -223,12 +223,13 @@ async fn a_list_that_always_has_another_page_stops_with_an_error_after_10000_pag
                 |State(counters): State<Arc<Counters>>,
                  Query(query): Query<BTreeMap<String, String>>| async move {
                     counters.requests.fetch_add(1, Ordering::Relaxed);
-                    // One new customer a page: short pages do not end a list, so this one never
-                    // ends (and stays cheap to read 10,000 times).
-                    let id = page_of(&query);
-                    axum::Json(json!({ "result": [
-                        { "id": id, "external_id": format!("c-{id}"), "name": "C" }
-                    ] }))
+                    // Ten new customers a page: a page of ten (the smallest page size Workato
+                    // documents) does not end a list, so this one never ends.
+                    let first = (page_of(&query) - 1) * 10;
+                    let page: Vec<Value> = (first..first + 10)
+                        .map(|id| json!({ "id": id + 1, "external_id": format!("c-{id}"), "name": "C" }))
+                        .collect();
+                    axum::Json(json!({ "result": page }))
                 },
             ),
         )
@@ -271,6 +272,32 @@ async fn a_server_that_ignores_page_is_an_error_naming_the_endpoint() {
             && text.contains("page 2 repeats the ids of 100"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_page_shorter_than_any_server_page_ends_the_list() {
+    // Three recipes on page 1: no server that pages by 10 or more answers that unless nothing
+    // follows, so page 2 is not asked for.
+    let counters = Arc::new(Counters::default());
+    let app = Router::new()
+        .route(
+            "/api/managed_users/1/recipes",
+            get(|State(counters): State<Arc<Counters>>| async move {
+                counters.requests.fetch_add(1, Ordering::Relaxed);
+                let page: Vec<Value> = (1..=3)
+                    .map(|id| json!({ "id": id, "name": format!("R{id}"), "running": false }))
+                    .collect();
+                axum::Json(json!({ "items": page }))
+            }),
+        )
+        .with_state(Arc::clone(&counters));
+    let base = serve(app).await;
+    let recipes = client(&base, "t", &Secrets::new())
+        .list_recipes(1)
+        .await
+        .expect("a list");
+    assert_eq!(recipes.len(), 3);
+    assert_eq!(counters.requests.load(Ordering::Relaxed), 1);
 }
 
 #[tokio::test]
