@@ -513,11 +513,13 @@ pub(super) async fn snapshot<'s>(
             include_runtime_connections: true,
             ..ConnectionFilter::default()
         };
-        let connections = client
-            .list_connections(id, &filter)
-            .await
-            .map_err(describe)?;
-        let recipes = client.list_recipes(id).await.map_err(describe)?;
+        // Read side by side: they are two families, and this read sits between a customer's
+        // import and its recipes starting, so each round trip here delays them.
+        let (connections, recipes) = tokio::try_join!(
+            client.list_connections(id, &filter),
+            client.list_recipes(id)
+        )
+        .map_err(describe)?;
         state.snapshot = Some(Snapshot {
             connections: connections.into_iter().map(live_connection).collect(),
             recipes: recipes.into_iter().map(live_recipe).collect(),
