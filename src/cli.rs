@@ -11,7 +11,12 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "embedctl", version, about, long_about = None)]
 #[command(
-    after_help = "Exit codes: 0 success, 1 error (bad input, or a failure talking to Workato); `plan --detailed-exitcode` and `drift` add their own (see their --help)."
+    after_help = "Exit codes: 0 success; 1 error (bad input or command line, or a failure talking to Workato); 2 `plan --detailed-exitcode`: apply would write, `drift`: actionable drift; 3 `drift`: only end users still to authorize; 4 `apply --max-duration`: stopped with work left. Each command's --help lists the ones it uses.
+
+Examples:
+  # check the bundled example, then see what apply would change in a simulated account
+  embedctl validate -f examples/quickstart/embedctl.yaml
+  embedctl plan -f examples/quickstart/embedctl.yaml --sim examples/quickstart/workato-state.json"
 )]
 pub struct Cli {
     /// The command to run.
@@ -23,20 +28,45 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse and check the desired-state file; no network.
+    #[command(
+        after_help = "Exit codes: 0 valid (warnings are printed on stderr), 1 invalid (every problem is printed on stderr) or unreadable.
+
+Examples:
+  # no network, no secrets: fit for every pull request
+  embedctl validate -f examples/quickstart/embedctl.yaml"
+    )]
     Validate(ValidateArgs),
     /// Read live Workato and show what apply would change.
     #[command(
-        after_help = "Exit codes: 0 success; with --detailed-exitcode: 0 nothing to apply, 1 error, 2 apply would write (blocked changes, pending end users and unmanaged objects never make it 2)."
+        after_help = "Exit codes: 0 success, 1 error; with --detailed-exitcode: 0 nothing to apply, 1 error, 2 apply would write (blocked changes, pending end users and unmanaged objects never make it 2).
+
+Examples:
+  # a pull-request comment, and the plan saved for `embedctl apply plan.json`
+  embedctl plan --format markdown --out plan.json > plan.md
+
+  # in a script: is there anything to apply?
+  embedctl plan --detailed-exitcode --format json > plan.json"
     )]
     Plan(PlanArgs),
     /// Make Workato match the file (a fresh plan), or apply exactly a saved plan.
     #[command(
-        after_help = "Exit codes: 0 every change made (blocked changes and end users still to authorize do not count); 1 error, a change failed, or a change was skipped because something it depends on failed or could not be checked (run apply again to continue); 4 stopped at --max-duration with nothing failed and work left (run apply again to continue)."
+        after_help = "Exit codes: 0 every change made (blocked changes and end users still to authorize do not count); 1 error, a change failed, or a change was skipped because something it depends on failed or could not be checked (run apply again to continue); 4 stopped at --max-duration with nothing failed and work left (run apply again to continue).
+
+Examples:
+  # CI: apply exactly the plan that was reviewed (refused if anything changed since)
+  embedctl apply plan.json --auto-approve
+
+  # a canary: one customer first, stopping after 5 h 30 min at most
+  embedctl apply --customer acme-001 --auto-approve --max-duration 5h30m"
     )]
     Apply(ApplyArgs),
     /// Read-only check for cron: drift, and end users who still have to authorize.
     #[command(
-        after_help = "Exit codes: 0 in sync, 1 error, 2 actionable drift (apply would write, or something is blocked), 3 only end users still to authorize."
+        after_help = "Exit codes: 0 in sync, 1 error, 2 actionable drift (apply would write, or something is blocked), 3 only end users still to authorize.
+
+Examples:
+  # cron: keep the report, then act on the exit code
+  embedctl drift --format json > drift.json; status=$?"
     )]
     Drift(DriftArgs),
     /// Connection-widget links for a customer's end users who still have to authorize.
@@ -54,16 +84,85 @@ Examples:
     )]
     Links(LinksArgs),
     /// Print the JSON Schema of the desired-state file.
+    #[command(
+        after_help = "Exit codes: 0 success, 1 error (the schema could not be rendered).
+
+Examples:
+  embedctl schema > embedctl.schema.json"
+    )]
     Schema,
     /// The local Workato Embedded simulator.
     #[command(subcommand)]
+    #[command(
+        after_help = "Exit codes: those of `sim serve`: 0 stopped cleanly, 1 error.
+
+Examples:
+  embedctl sim serve --port 8080 --state /tmp/workato-state.json"
+    )]
     Sim(SimCommand),
+    /// Print a shell completion script on stdout.
+    #[command(
+        after_help = "Exit codes: 0 success, 1 error (an unknown shell, or stdout cannot be written).
+
+Examples:
+  # bash (needs the bash-completion package)
+  embedctl completions bash > ~/.local/share/bash-completion/completions/embedctl
+
+  # zsh: into a folder of your $fpath, then restart the shell
+  embedctl completions zsh > ~/.zfunc/_embedctl
+
+  # fish
+  embedctl completions fish > ~/.config/fish/completions/embedctl.fish
+
+  # PowerShell: add this line to your $PROFILE
+  embedctl completions powershell | Out-String | Invoke-Expression"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page on stdout, or write one page per command into a folder.
+    #[command(
+        after_help = "Exit codes: 0 success, 1 error (the folder or stdout cannot be written).
+
+Examples:
+  # read it now
+  embedctl man | man -l -
+
+  # install a page per command (embedctl.1, embedctl-plan.1, embedctl-sim-serve.1, …)
+  embedctl man --out-dir ~/.local/share/man/man1"
+    )]
+    Man(ManArgs),
+}
+
+/// Flags of `embedctl completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// Flags of `embedctl man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write `embedctl.1` and one page per command (`embedctl-plan.1`, `embedctl-sim-serve.1`, …)
+    /// into DIR (created when missing) instead of printing `embedctl.1` on stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// `embedctl sim …`.
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
     /// Serve the simulator on loopback until Ctrl-C or SIGTERM; prints its base URL first.
+    #[command(
+        after_help = "Exit codes: 0 stopped cleanly by Ctrl-C or SIGTERM (the state saved when --state is given), 1 error (the port is taken, or the state file cannot be loaded or saved).
+
+Examples:
+  # a fixed port, the account kept between runs
+  embedctl sim serve --port 8080 --state /tmp/workato-state.json
+
+  # a slow and flaky Workato whose rate limits run 60 times faster
+  embedctl sim serve --time-scale 60 --latency-ms 50 --fail-rate 0.05"
+    )]
     Serve(SimServeArgs),
 }
 

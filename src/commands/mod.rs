@@ -1,8 +1,10 @@
 //! One small function per command: build the inputs, call the core, print, choose the status.
 
 mod apply;
+mod completions;
 mod drift;
 mod links;
+mod man;
 mod plan;
 mod schema;
 mod session;
@@ -23,6 +25,8 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Apply(args) => apply::run(&args),
         Command::Links(args) => links::run(&args),
         Command::Sim(SimCommand::Serve(args)) => sim::serve(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
 
