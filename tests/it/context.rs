@@ -32,6 +32,8 @@ pub type Env<'a> = &'a [(&'a str, &'a str)];
 /// the developer's shell reaches an assertion or a snapshot; a test sets the ones it means.
 const AMBIENT: &[&str] = &[
     "CLICOLOR",
+    // clap wraps `--help` at `COLUMNS` when stdout is not a terminal.
+    "COLUMNS",
     "CLICOLOR_FORCE",
     "NO_COLOR",
     "RUST_LOG",

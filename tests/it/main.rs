@@ -1,6 +1,7 @@
 //! The integration tests: one binary (uv style), one module per area.
 
 mod apply_e2e;
+mod cli_docs;
 mod client;
 mod context;
 mod end_users;
