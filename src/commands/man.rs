@@ -29,10 +29,7 @@ pub fn run(args: &ManArgs) -> ExitStatus {
         }
         Some(directory) => match write_pages(&command, directory) {
             Ok(written) => {
-                eprintln!(
-                    "wrote {written} man pages into `{}`",
-                    directory.display()
-                );
+                eprintln!("wrote {written} man pages into `{}`", directory.display());
                 ExitStatus::Success
             }
             Err(error) => super::fail(&format!(
@@ -151,7 +148,9 @@ fn after_help_sections(text: &str) -> Roff {
     if !examples.is_empty() {
         roff.control("SH", ["EXAMPLES"]);
         for group in examples {
-            roff.control("PP", []).control("nf", []).control("RS", ["4"]);
+            roff.control("PP", [])
+                .control("nf", [])
+                .control("RS", ["4"]);
             for line in group {
                 roff.text([roman(line.strip_prefix("  ").unwrap_or(line))]);
             }

@@ -147,7 +147,11 @@ fn the_man_page_has_a_title_every_command_and_the_exit_codes() {
     assert_eq!(outcome.code, 0, "{}", outcome.transcript());
     let page = &outcome.stdout;
     assert!(page.contains("\n.TH embedctl 1 "), "{page}");
-    assert_eq!(page.matches(".ds Aq \\(aq").count(), 1, "one preamble: {page}");
+    assert_eq!(
+        page.matches(".ds Aq \\(aq").count(),
+        1,
+        "one preamble: {page}"
+    );
     for path in command_paths().iter().filter(|path| path.len() == 1) {
         // roff escapes the hyphen of the page name.
         let reference = format!("embedctl\\-{}(1)", path[0]);
@@ -215,7 +219,9 @@ fn man_out_dir_that_cannot_be_made_is_an_error() {
     let outcome = run_in(&repo_root(), &["man", "--out-dir", &out_arg]);
     assert_eq!(outcome.code, 1, "{}", outcome.transcript());
     assert!(
-        outcome.stderr.starts_with("error: cannot write the man pages into"),
+        outcome
+            .stderr
+            .starts_with("error: cannot write the man pages into"),
         "{}",
         outcome.stderr
     );
