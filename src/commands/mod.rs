@@ -2,6 +2,7 @@
 
 mod apply;
 mod drift;
+mod export;
 mod links;
 mod plan;
 mod schema;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Drift(args) => drift::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Links(args) => links::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Sim(SimCommand::Serve(args)) => sim::serve(&args),
     }
 }
