@@ -47,9 +47,10 @@ async fn execute(args: &ExportArgs) -> ExitStatus {
         Some(state) => (
             format!(
                 "the simulator state `{}`",
-                state
-                    .file_name()
-                    .map_or_else(|| state.display().to_string(), |n| n.to_string_lossy().into_owned())
+                state.file_name().map_or_else(
+                    || state.display().to_string(),
+                    |n| n.to_string_lossy().into_owned()
+                )
             ),
             Where::Simulator,
         ),
@@ -118,7 +119,10 @@ fn origin(base_url: &str) -> (String, Where) {
     let place = REGIONS
         .iter()
         .find(|(_, url)| *url == base_url)
-        .map_or_else(|| Where::BaseUrl(base_url.to_owned()), |(name, _)| Where::Region(name));
+        .map_or_else(
+            || Where::BaseUrl(base_url.to_owned()),
+            |(name, _)| Where::Region(name),
+        );
     (host, place)
 }
 
@@ -129,7 +133,8 @@ fn summary(export: &Export, source: &str, out: Option<&Path>) -> String {
         count(export.customers.len(), "customer", "customers"),
         count(export.manifests.len(), "manifest", "manifests"),
         count(export.runtime_user_count(), "runtime user", "runtime users"),
-        out.map(|p| format!(" to `{}`", p.display())).unwrap_or_default()
+        out.map(|p| format!(" to `{}`", p.display()))
+            .unwrap_or_default()
     );
     if !export.manifests.is_empty() {
         text.push_str(&format!(

@@ -174,6 +174,16 @@ pub fn key_of(name: &str, separator: char, fallback: &str) -> String {
     }
 }
 
+/// Whether `text` may be a manifest or connection key of the file (`^[a-z0-9_-]{1,40}$`): a
+/// key an earlier apply recorded is used only then.
+fn is_key(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= MAX_KEY
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
 /// `base`, or `base` with `<separator>2`, `<separator>3`… (cut to fit `max`) when `taken`
 /// already holds it; the result is added to `taken`.
 fn unique(base: &str, separator: char, max: usize, taken: &mut BTreeSet<String>) -> String {
@@ -271,7 +281,11 @@ pub fn infer(account: &[AccountCustomer]) -> Export {
     let mut keys: BTreeMap<&str, String> = BTreeMap::new();
     for (folder, contributions) in &groups {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for key in contributions.iter().filter_map(|c| c.recorded_key.as_deref()) {
+        for key in contributions
+            .iter()
+            .filter_map(|c| c.recorded_key.as_deref())
+            .filter(|key| is_key(key))
+        {
             *counts.entry(key).or_default() += 1;
         }
         let recorded = counts
@@ -457,7 +471,10 @@ fn contributions<'a>(
         .iter()
         .filter(|r| {
             !projects.iter().any(|(p, _)| in_project(r.folder_id, *p))
-                && !r.folder_id.and_then(|f| project_of.get(&f)).is_some_and(|p| homes.contains(p))
+                && !r
+                    .folder_id
+                    .and_then(|f| project_of.get(&f))
+                    .is_some_and(|p| homes.contains(p))
         })
         .count();
     let outside_connections = customer
@@ -570,10 +587,50 @@ fn manifest_of(
         }
     }
 
+    // Connection keys: the name made a key; a default connection's key, when an earlier apply
+    // recorded credentials under one other key only and it is the only connection left
+    // without one, is that key, so that the recorded fingerprint still applies.
+    let fingerprint_prefix = property::fingerprint(key, "");
+    let recorded: BTreeSet<&str> = contributions
+        .iter()
+        .flat_map(|c| customers[c.customer].properties.keys())
+        .filter_map(|name| name.strip_prefix(&fingerprint_prefix))
+        .filter(|recorded| is_key(recorded))
+        .collect();
+    let derived: BTreeMap<&str, String> = connections
+        .keys()
+        .map(|name| (name.as_str(), key_of(name, '_', "connection")))
+        .collect();
+    let unmatched_recorded: Vec<&str> = recorded
+        .iter()
+        .filter(|r| !derived.values().any(|d| d == *r))
+        .copied()
+        .collect();
+    let unmatched_defaults: Vec<&str> = connections
+        .iter()
+        .filter(|(name, seen)| {
+            !seen.owns_runtime
+                && derived
+                    .get(name.as_str())
+                    .is_some_and(|d| !recorded.contains(d.as_str()))
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let recovered: Option<(String, String)> =
+        match (&unmatched_recorded[..], &unmatched_defaults[..]) {
+            ([recorded], [name]) => Some(((*name).to_owned(), (*recorded).to_owned())),
+            _ => None,
+        };
     let mut keys_taken: BTreeSet<String> = BTreeSet::new();
     let mut exported = BTreeMap::new();
     for (name, seen) in connections {
-        let connection_key = unique(&key_of(&name, '_', "connection"), '_', MAX_KEY, &mut keys_taken);
+        let base = match &recovered {
+            Some((recovered_name, recovered_key)) if *recovered_name == name => {
+                recovered_key.clone()
+            }
+            _ => key_of(&name, '_', "connection"),
+        };
+        let connection_key = unique(&base, '_', MAX_KEY, &mut keys_taken);
         let kind = if seen.owns_runtime {
             let parent_default =
                 seen.functions.is_empty() && seen.plain > 0 && seen.plain_with_parent == seen.plain;

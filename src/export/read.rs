@@ -127,7 +127,10 @@ async fn read_customer(
 
 /// The projects and every folder under them, breadth first, one list per folder; `None` beyond
 /// `MAX_FOLDERS`.
-async fn folder_tree(client: &Client, customer_id: u64) -> Result<Option<Vec<LiveFolder>>, ClientError> {
+async fn folder_tree(
+    client: &Client,
+    customer_id: u64,
+) -> Result<Option<Vec<LiveFolder>>, ClientError> {
     let mut folders: Vec<LiveFolder> = Vec::new();
     let mut seen: BTreeSet<u64> = BTreeSet::new();
     let mut queue: VecDeque<(Option<u64>, Option<u64>)> = VecDeque::from([(None, None)]);
