@@ -215,22 +215,9 @@ async fn read_customer(client: Client, work: CustomerWork) -> Result<LiveCustome
         .filter_map(|manifest| live.properties.get(&property::folder(manifest)))
         .filter_map(|value| value.trim().parse().ok())
         .collect();
-    let mut connections: Vec<LiveConnection> =
-        read_connections(&client, id, &work.providers, &work.users, &recorded_folders)
-            .await?
-            .into_iter()
-            .map(live_connection)
-            .collect();
-    connections.sort_by_key(|connection| connection.id);
-    live.connections = connections;
-    let mut recipes: Vec<LiveRecipe> = client
-        .list_recipes(id)
-        .await?
-        .into_iter()
-        .map(live_recipe)
-        .collect();
-    recipes.sort_by_key(|recipe| recipe.id);
-    live.recipes = recipes;
+    (live.connections, live.recipes) =
+        connections_and_recipes(&client, id, &work.providers, &work.users, &recorded_folders)
+            .await?;
     let folder_unknown = work
         .manifests
         .iter()
@@ -259,6 +246,32 @@ async fn read_customer(client: Client, work: CustomerWork) -> Result<LiveCustome
         live.projects = Some(projects);
     }
     Ok(live)
+}
+
+/// A workspace's connections (`read_connections`) and recipes as the model has them, each
+/// sorted by id.
+pub(crate) async fn connections_and_recipes(
+    client: &Client,
+    customer_id: u64,
+    providers: &BTreeSet<String>,
+    users: &[String],
+    recorded_folders: &BTreeSet<u64>,
+) -> Result<(Vec<LiveConnection>, Vec<LiveRecipe>), ClientError> {
+    let mut connections: Vec<LiveConnection> =
+        read_connections(client, customer_id, providers, users, recorded_folders)
+            .await?
+            .into_iter()
+            .map(live_connection)
+            .collect();
+    connections.sort_by_key(|connection| connection.id);
+    let mut recipes: Vec<LiveRecipe> = client
+        .list_recipes(customer_id)
+        .await?
+        .into_iter()
+        .map(live_recipe)
+        .collect();
+    recipes.sort_by_key(|recipe| recipe.id);
+    Ok((connections, recipes))
 }
 
 /// Every connection, runtime user connections included. A list of exactly

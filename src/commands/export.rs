@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::cli::{ExitStatus, ExportArgs};
 use crate::env::{self, Settings};
-use crate::export::write::{Where, count, render};
+use crate::export::write::{Where, count, render, variable_lines};
 use crate::export::{Export, PACKAGE_PLACEHOLDER_PREFIX, infer, read_account};
 use crate::redact::Secrets;
 use crate::workato::REGIONS;
@@ -146,10 +146,7 @@ fn summary(export: &Export, source: &str, out: Option<&Path>) -> String {
         text.push_str(
             "Name each default connection's credential fields; they read these variables:\n",
         );
-        let width = variables.iter().map(|(v, _)| v.len()).max().unwrap_or(0);
-        for (variable, connection) in &variables {
-            text.push_str(&format!("  {variable:<width$}  {connection}\n"));
-        }
+        text.push_str(&variable_lines(&variables, "  "));
     }
     for note in &export.notes {
         text.push_str(&format!("note: {note}\n"));

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::live::{LiveConnection, LiveFolder, LiveRecipe, property};
-use crate::observe::{live_connection, live_recipe, read_concurrently, read_connections};
+use crate::observe::{connections_and_recipes, read_concurrently};
 use crate::workato::wire::Customer;
 use crate::workato::{Client, ClientError};
 
@@ -98,22 +98,8 @@ async fn read_customer(
         .filter(|(name, _)| name.starts_with(&property::folder("")))
         .filter_map(|(_, value)| value.trim().parse().ok())
         .collect();
-    let mut connections: Vec<LiveConnection> =
-        read_connections(&client, id, &BTreeSet::new(), &[], &recorded_folders)
-            .await?
-            .into_iter()
-            .map(live_connection)
-            .collect();
-    connections.sort_by_key(|connection| connection.id);
-    read.connections = connections;
-    let mut recipes: Vec<LiveRecipe> = client
-        .list_recipes(id)
-        .await?
-        .into_iter()
-        .map(live_recipe)
-        .collect();
-    recipes.sort_by_key(|recipe| recipe.id);
-    read.recipes = recipes;
+    (read.connections, read.recipes) =
+        connections_and_recipes(&client, id, &BTreeSet::new(), &[], &recorded_folders).await?;
     match folder_tree(&client, id).await? {
         Some(folders) => read.folders = folders,
         None => {

@@ -118,12 +118,18 @@ version: 1
         out.push_str(
             "\n# The variables the credential placeholders read (rename them with the fields):\n",
         );
-        let width = variables.iter().map(|(v, _)| v.len()).max().unwrap_or(0);
-        for (variable, connection) in &variables {
-            let _ = writeln!(out, "#   {variable:<width$}  {connection}");
-        }
+        out.push_str(&variable_lines(&variables, "#   "));
     }
     out
+}
+
+/// One line per variable, `PREFIX<variable>  <manifest>.<connection>`, the connections aligned.
+pub fn variable_lines(variables: &[(String, String)], prefix: &str) -> String {
+    let width = variables.iter().map(|(v, _)| v.len()).max().unwrap_or(0);
+    variables
+        .iter()
+        .map(|(variable, connection)| format!("{prefix}{variable:<width$}  {connection}\n"))
+        .collect()
 }
 
 fn manifest_text(out: &mut String, manifest: &ExportedManifest) {

@@ -78,6 +78,10 @@ fn adopt(dir: &Path, exported: &str, packages: &Path) -> std::path::PathBuf {
     file
 }
 
+fn quickstart_packages() -> std::path::PathBuf {
+    repo_root().join("examples/quickstart/packages")
+}
+
 /// `validate` accepts the adopted file, and `plan` against the same account shows no change
 /// but credentials still to supply, nothing blocked.
 fn assert_round_trip(dir: &Path, file: &Path, state: &Path) {
@@ -224,11 +228,7 @@ fn fifty_customers_with_end_users_export_what_apply_made() {
         "{}",
         outcome.transcript()
     );
-    let adopted = adopt(
-        dir.path(),
-        &exported,
-        &repo_root().join("examples/quickstart/packages"),
-    );
+    let adopted = adopt(dir.path(), &exported, &quickstart_packages());
     assert_round_trip(dir.path(), &adopted, &state);
 }
 
@@ -262,11 +262,7 @@ fn an_account_made_by_hand_exports_to_a_valid_file() {
         "{}",
         outcome.transcript()
     );
-    let adopted = adopt(
-        dir.path(),
-        &exported,
-        &repo_root().join("examples/quickstart/packages"),
-    );
+    let adopted = adopt(dir.path(), &exported, &quickstart_packages());
     let validated = embedctl(dir.path(), &["validate", "-f", path_str(&adopted)], &[]);
     assert_eq!(validated.code, 0, "{}", validated.transcript());
 }
