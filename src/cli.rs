@@ -83,6 +83,20 @@ Examples:
   embedctl links --customer acme-001 --user user-a --create-missing --origin https://app.example.com"
     )]
     Links(LinksArgs),
+    /// Write a desired-state file from a live account, to adopt embedctl on it.
+    #[command(
+        after_help = "Exit codes: 0 the file was written; 1 error: bad input (a `--customer` Workato does not know, an `--out` that cannot be written), or a failure talking to Workato. Nothing is written to Workato.
+
+The file has PLACEHOLDERs to fill in (each `package:`, and each default connection's credential field names); the variables its credentials read are listed at its end and on stderr. No secret is ever written: Workato returns none.
+
+Examples:
+  # the whole account, then check the file once the placeholders are filled in
+  embedctl export --out embedctl.yaml && embedctl validate
+
+  # two customers of the bundled simulated account
+  embedctl export --customer acme-001 --customer legacy-pilot --sim examples/quickstart/workato-state.json"
+    )]
+    Export(ExportArgs),
     /// Print the JSON Schema of the desired-state file.
     #[command(
         after_help = "Exit codes: 0 success, 1 error (the schema could not be rendered).
@@ -468,6 +482,19 @@ pub struct LinksArgs {
     /// after checking live that the customer's integration is set up).
     #[arg(long)]
     pub create_missing: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Flags of `embedctl export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Export only these customers (their `external_id` in Workato; repeatable).
+    #[arg(long = "customer", value_name = "EXT")]
+    pub customers: Vec<String>,
+    /// Write the file here (atomically) instead of to stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
 }

@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod desired;
 pub mod desired_file;
 pub mod env;
+pub mod export;
 pub mod links;
 pub mod live;
 pub mod matching;

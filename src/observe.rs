@@ -78,21 +78,7 @@ pub async fn observe(
         }
     }
 
-    let mut tasks = JoinSet::new();
-    let mut queue = work.into_iter();
-    loop {
-        while tasks.len() < CONCURRENCY {
-            let Some(next) = queue.next() else { break };
-            tasks.spawn(read_customer(client.clone(), next));
-        }
-        let Some(joined) = tasks.join_next().await else {
-            break;
-        };
-        let customer = match joined {
-            Ok(result) => result?,
-            // A panic in a task is a bug: let it surface as one.
-            Err(error) => std::panic::resume_unwind(error.into_panic()),
-        };
+    for customer in read_concurrently(work, |next| read_customer(client.clone(), next)).await? {
         live.customers
             .insert(customer.external_id.clone(), customer);
     }
@@ -106,6 +92,37 @@ pub async fn observe(
         .filter(|(_, count)| *count > 0)
         .collect();
     Ok(live)
+}
+
+/// Runs `read` on every item, at most `CONCURRENCY` at once, and collects the results in the
+/// order they finish; the first error ends the run.
+pub(crate) async fn read_concurrently<W, R, F, Fut>(
+    items: Vec<W>,
+    read: F,
+) -> Result<Vec<R>, ClientError>
+where
+    F: Fn(W) -> Fut,
+    Fut: std::future::Future<Output = Result<R, ClientError>> + Send + 'static,
+    R: Send + 'static,
+{
+    let mut tasks = JoinSet::new();
+    let mut queue = items.into_iter();
+    let mut done = Vec::new();
+    loop {
+        while tasks.len() < CONCURRENCY {
+            let Some(next) = queue.next() else { break };
+            tasks.spawn(read(next));
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        match joined {
+            Ok(result) => done.push(result?),
+            // A panic in a task is a bug: let it surface as one.
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        }
+    }
+    Ok(done)
 }
 
 /// What one customer's reads need to know, owned so that they can run in their own task.
@@ -198,22 +215,9 @@ async fn read_customer(client: Client, work: CustomerWork) -> Result<LiveCustome
         .filter_map(|manifest| live.properties.get(&property::folder(manifest)))
         .filter_map(|value| value.trim().parse().ok())
         .collect();
-    let mut connections: Vec<LiveConnection> =
-        read_connections(&client, id, &work, &recorded_folders)
-            .await?
-            .into_iter()
-            .map(live_connection)
-            .collect();
-    connections.sort_by_key(|connection| connection.id);
-    live.connections = connections;
-    let mut recipes: Vec<LiveRecipe> = client
-        .list_recipes(id)
-        .await?
-        .into_iter()
-        .map(live_recipe)
-        .collect();
-    recipes.sort_by_key(|recipe| recipe.id);
-    live.recipes = recipes;
+    (live.connections, live.recipes) =
+        connections_and_recipes(&client, id, &work.providers, &work.users, &recorded_folders)
+            .await?;
     let folder_unknown = work
         .manifests
         .iter()
@@ -244,14 +248,42 @@ async fn read_customer(client: Client, work: CustomerWork) -> Result<LiveCustome
     Ok(live)
 }
 
+/// A workspace's connections (`read_connections`) and recipes as the model has them, each
+/// sorted by id.
+pub(crate) async fn connections_and_recipes(
+    client: &Client,
+    customer_id: u64,
+    providers: &BTreeSet<String>,
+    users: &[String],
+    recorded_folders: &BTreeSet<u64>,
+) -> Result<(Vec<LiveConnection>, Vec<LiveRecipe>), ClientError> {
+    let mut connections: Vec<LiveConnection> =
+        read_connections(client, customer_id, providers, users, recorded_folders)
+            .await?
+            .into_iter()
+            .map(live_connection)
+            .collect();
+    connections.sort_by_key(|connection| connection.id);
+    let mut recipes: Vec<LiveRecipe> = client
+        .list_recipes(customer_id)
+        .await?
+        .into_iter()
+        .map(live_recipe)
+        .collect();
+    recipes.sort_by_key(|recipe| recipe.id);
+    Ok((connections, recipes))
+}
+
 /// Every connection, runtime user connections included. A list of exactly
 /// `CONNECTION_LIST_CAP` may be cut (docs/workato-api.md): it is narrowed by provider (each one
 /// seen or in the file), a provider still at the cap by folder (each one seen or recorded), and a
-/// folder still at the cap by each of the customer's end users, merging by id.
-async fn read_connections(
+/// folder still at the cap by each end user (`users`, and those seen in that folder's list),
+/// merging by id. `providers` are looked for besides those seen.
+pub(crate) async fn read_connections(
     client: &Client,
     customer_id: u64,
-    work: &CustomerWork,
+    providers: &BTreeSet<String>,
+    users: &[String],
     recorded_folders: &BTreeSet<u64>,
 ) -> Result<Vec<Connection>, ClientError> {
     let everything = ConnectionFilter {
@@ -262,7 +294,7 @@ async fn read_connections(
     if first.len() < CONNECTION_LIST_CAP {
         return Ok(first);
     }
-    let mut providers = work.providers.clone();
+    let mut providers = providers.clone();
     providers.extend(first.iter().map(|c| c.connector().to_owned()));
     let mut merged: BTreeMap<u64, Connection> = BTreeMap::new();
     merge(&mut merged, first);
@@ -286,9 +318,13 @@ async fn read_connections(
             };
             let found = client.list_connections(customer_id, &by_folder).await?;
             let cut = found.len() >= CONNECTION_LIST_CAP;
+            let mut everyone: BTreeSet<String> = users.iter().cloned().collect();
+            if cut {
+                everyone.extend(found.iter().filter_map(|c| c.external_id.clone()));
+            }
             merge(&mut merged, found);
             if cut {
-                for user in &work.users {
+                for user in &everyone {
                     let by_user = ConnectionFilter {
                         external_id: Some(user.clone()),
                         ..by_folder.clone()

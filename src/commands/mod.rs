@@ -3,6 +3,7 @@
 mod apply;
 mod completions;
 mod drift;
+mod export;
 mod links;
 mod man;
 mod plan;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Drift(args) => drift::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Links(args) => links::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Sim(SimCommand::Serve(args)) => sim::serve(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),

@@ -210,45 +210,14 @@ impl Prepared {
             file_base_url,
             sim_state,
         } = self;
-        let (client, running, target_label) = match &sim_state {
-            Some(state_path) => {
-                let account =
-                    Simulator::load_state(state_path).map_err(|error| Stop(error.to_string()))?;
-                // The in-process simulator and the client share one clock scale, so a demo apply
-                // is not paced at Workato's real limits; the plan's budget still quotes those.
-                let time_scale = settings.time_scale.unwrap_or(SIM_TIME_SCALE);
-                let sim_options = SimOptions {
-                    time_scale,
-                    ..SimOptions::default()
-                };
-                let running = RunningSimulator::start(Simulator::new(account, sim_options))
-                    .await
-                    .map_err(|error| {
-                        Stop(format!("cannot start the in-process simulator: {error}"))
-                    })?;
-                let mut config =
-                    ClientConfig::new(running.base_url(), ApiToken::new("embedctl-sim"))
-                        .map_err(|error| Stop(error.to_string()))?;
-                config.time_scale = time_scale;
-                config.retry = RetryPolicy::standard().scaled(time_scale);
-                config.secrets = secrets.clone();
-                let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;
-                (
-                    client,
-                    Some(running),
-                    format!("sim:{}", canonical(state_path).display()),
-                )
-            }
-            None => {
-                let mut config =
-                    ClientConfig::from_settings(region, file_base_url.as_deref(), &settings)
-                        .map_err(|error| Stop(error.to_string()))?;
-                config.secrets = secrets.clone();
-                let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;
-                let label = client.base_url().to_owned();
-                (client, None, label)
-            }
-        };
+        let (client, running, target_label) = connect(
+            sim_state.as_deref(),
+            region,
+            file_base_url.as_deref(),
+            &settings,
+            &secrets,
+        )
+        .await?;
         let mut observed = Observed {
             desired,
             live: Live::default(),
@@ -266,6 +235,58 @@ impl Prepared {
             return Err(stop);
         }
         Ok(observed)
+    }
+}
+
+/// A client for Workato (the base URL from `WORKATO_BASE_URL`, else `file_base_url`, else
+/// `region`), or, with `sim_state`, for an in-process simulator loaded from that state file,
+/// which the caller stops when done. The label is the base URL, or `sim:<canonical state path>`.
+pub async fn connect(
+    sim_state: Option<&Path>,
+    region: Option<&str>,
+    file_base_url: Option<&str>,
+    settings: &Settings,
+    secrets: &Secrets,
+) -> Result<(Client, Option<RunningSimulator>, String), Stop> {
+    match sim_state {
+        Some(state_path) => {
+            let account =
+                Simulator::load_state(state_path).map_err(|error| Stop(error.to_string()))?;
+            // The in-process simulator and the client share one clock scale, so a demo apply
+            // is not paced at Workato's real limits; the plan's budget still quotes those.
+            let time_scale = settings.time_scale.unwrap_or(SIM_TIME_SCALE);
+            let sim_options = SimOptions {
+                time_scale,
+                ..SimOptions::default()
+            };
+            let running = RunningSimulator::start(Simulator::new(account, sim_options))
+                .await
+                .map_err(|error| Stop(format!("cannot start the in-process simulator: {error}")))?;
+            let mut config = ClientConfig::new(running.base_url(), ApiToken::new("embedctl-sim"))
+                .map_err(|error| Stop(error.to_string()))?;
+            config.time_scale = time_scale;
+            config.retry = RetryPolicy::standard().scaled(time_scale);
+            config.secrets = secrets.clone();
+            match Client::new(config) {
+                Ok(client) => Ok((
+                    client,
+                    Some(running),
+                    format!("sim:{}", canonical(state_path).display()),
+                )),
+                Err(error) => {
+                    let _ = running.stop().await;
+                    Err(Stop(error.to_string()))
+                }
+            }
+        }
+        None => {
+            let mut config = ClientConfig::from_settings(region, file_base_url, settings)
+                .map_err(|error| Stop(error.to_string()))?;
+            config.secrets = secrets.clone();
+            let client = Client::new(config).map_err(|error| Stop(error.to_string()))?;
+            let label = client.base_url().to_owned();
+            Ok((client, None, label))
+        }
     }
 }
 

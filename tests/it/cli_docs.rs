@@ -34,6 +34,7 @@ fn the_command_tree_is_what_the_docs_list() {
         "apply",
         "drift",
         "links",
+        "export",
         "schema",
         "sim",
         "sim serve",

@@ -6,6 +6,7 @@ mod client;
 mod context;
 mod end_users;
 mod examples;
+mod export;
 mod hostile;
 mod links;
 mod plan_custom_connectors;

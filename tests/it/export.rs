@@ -1,0 +1,370 @@
+//! `embedctl export`: an account made by apply (each bundled example, and 50 customers with end
+//! users) exports to a file that, once its package placeholders point at the real packages,
+//! validates and plans with nothing to do but credentials to supply. An account made by hand
+//! exports to a file that validates. No secret reaches the file, stdout or stderr, and bad input
+//! is refused naming its flag.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::apply_e2e::{customer_yaml, files_sync_manifest};
+use crate::context::{Outcome, repo_root, run};
+
+/// The only reasons a plan of an exported file may give for a change: the credentials it
+/// cannot know, still to supply.
+const ALLOWED_REASONS: &[&str] = &[
+    "connection.credentials_missing",
+    "connection.credentials_changed",
+];
+
+/// The in-process simulator runs (and is paced) this much faster than Workato.
+const FAST: (&str, &str) = ("EMBEDCTL_TIME_SCALE", "1000");
+
+/// What a partner would put in a variable: it must never come back out.
+const CANARY: &str = "canary-7f3a9c1e-partner-secret";
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("test paths are UTF-8")
+}
+
+/// `embedctl ARGS` in `dir`, with the fast clock and `env`.
+fn embedctl(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let mut all = vec![FAST];
+    all.extend_from_slice(env);
+    run(dir, args, &all)
+}
+
+/// Applies `file` into the simulator state `state`; the run must succeed.
+fn apply(dir: &Path, file: &Path, state: &Path, env: &[(&str, &str)]) {
+    let applied = embedctl(
+        dir,
+        &[
+            "apply",
+            "-f",
+            path_str(file),
+            "--sim",
+            path_str(state),
+            "--auto-approve",
+        ],
+        env,
+    );
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+}
+
+/// Exports `state` to `dir/exported.yaml`; returns the run and the file.
+fn export(dir: &Path, state: &Path, extra: &[&str]) -> (Outcome, String) {
+    let out = dir.join("exported.yaml");
+    let mut args = vec!["export", "--sim", path_str(state), "--out", path_str(&out)];
+    args.extend_from_slice(extra);
+    let outcome = embedctl(dir, &args, &[]);
+    assert_eq!(outcome.code, 0, "{}", outcome.transcript());
+    let text = std::fs::read_to_string(&out).expect("export wrote --out");
+    (outcome, text)
+}
+
+/// The exported file with each `package:` placeholder pointed at `packages/<key>` under
+/// `packages`, as the user would, written to `dir/adopted.yaml`.
+fn adopt(dir: &Path, exported: &str, packages: &Path) -> std::path::PathBuf {
+    let placeholder = "\"REPLACE-ME/packages/";
+    assert!(
+        exported.contains(placeholder),
+        "the package placeholder is missing:\n{exported}"
+    );
+    let root = format!("{:?}", path_str(packages));
+    let adopted = exported.replace(placeholder, &format!("{}/", &root[..root.len() - 1]));
+    let file = dir.join("adopted.yaml");
+    std::fs::write(&file, adopted).expect("write the adopted file");
+    file
+}
+
+fn quickstart_packages() -> std::path::PathBuf {
+    repo_root().join("examples/quickstart/packages")
+}
+
+/// `validate` accepts the adopted file, and `plan` against the same account shows no change
+/// but credentials still to supply, nothing blocked.
+fn assert_round_trip(dir: &Path, file: &Path, state: &Path) {
+    let validated = embedctl(dir, &["validate", "-f", path_str(file)], &[]);
+    assert_eq!(validated.code, 0, "{}", validated.transcript());
+    assert!(
+        validated.stdout.ends_with(": valid\n"),
+        "{}",
+        validated.transcript()
+    );
+    let planned = embedctl(
+        dir,
+        &[
+            "plan",
+            "-f",
+            path_str(file),
+            "--sim",
+            path_str(state),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(planned.code, 0, "{}", planned.transcript());
+    let plan: Value = serde_json::from_str(&planned.stdout).expect("plan JSON");
+    let changes = plan["changes"].as_array().expect("changes");
+    let unexpected: Vec<&Value> = changes
+        .iter()
+        .filter(|change| !ALLOWED_REASONS.contains(&change["reason"].as_str().unwrap_or_default()))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "changes beyond credentials: {unexpected:#?}\n{}",
+        std::fs::read_to_string(file).unwrap_or_default()
+    );
+    assert_eq!(plan["blocked"], serde_json::json!([]), "{}", planned.stdout);
+}
+
+/// None of `secrets` is in the exported file, stdout or stderr.
+fn assert_no_secret(outcome: &Outcome, exported: &str, secrets: &[String]) {
+    for secret in secrets {
+        assert!(!secret.is_empty());
+        for (what, text) in [
+            ("the file", exported),
+            ("stdout", outcome.stdout.as_str()),
+            ("stderr", outcome.stderr.as_str()),
+        ] {
+            assert!(!text.contains(secret.as_str()), "{what} holds a secret");
+        }
+    }
+}
+
+/// The demo secrets an example's credentials read from files.
+fn demo_secrets(example: &Path) -> Vec<String> {
+    let mut secrets = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(example.join("demo-secrets")) {
+        for entry in entries.flatten() {
+            let text = std::fs::read_to_string(entry.path()).expect("a demo secret");
+            secrets.push(text.trim().to_owned());
+        }
+    }
+    secrets
+}
+
+/// Apply the bundled example into a simulator (the quick start's own half set-up account, the
+/// others an empty one), export, adopt, round trip; no secret comes out.
+fn example_round_trip(name: &str) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let example = repo_root().join("examples").join(name);
+    let state = dir.path().join("workato-state.json");
+    if name == "quickstart" {
+        std::fs::copy(example.join("workato-state.json"), &state).expect("copy the state");
+    }
+    let env = [("ACME_PARTNER_API_KEY", CANARY)];
+    apply(dir.path(), &example.join("embedctl.yaml"), &state, &env);
+    let (outcome, exported) = export(dir.path(), &state, &[]);
+    let mut secrets = demo_secrets(&example);
+    secrets.push(CANARY.to_owned());
+    assert_no_secret(&outcome, &exported, &secrets);
+    let file = adopt(dir.path(), &exported, &example.join("packages"));
+    assert_round_trip(dir.path(), &file, &state);
+    exported
+}
+
+#[test]
+fn quickstart_exports_what_it_applied() {
+    let exported = example_round_trip("quickstart");
+    insta::assert_snapshot!(exported);
+}
+
+#[test]
+fn multi_manifest_exports_what_it_applied() {
+    let exported = example_round_trip("multi-manifest");
+    // Both packages' folders, and the customer with an id that needs quoting.
+    assert!(exported.contains("  crm-sync:\n"), "{exported}");
+    assert!(exported.contains("  files-sync:\n"), "{exported}");
+    assert!(
+        exported.contains("external_id: \"umbrella:eu/004\""),
+        "{exported}"
+    );
+}
+
+#[test]
+fn custom_connector_exports_what_it_applied() {
+    let exported = example_round_trip("custom-connector");
+    assert!(
+        exported.contains("provider: \"northwind_ledger\"\n"),
+        "the custom connector by its slug, never a workspace's id:\n{exported}"
+    );
+    assert!(!exported.contains("__connector_"), "{exported}");
+    assert!(
+        exported.contains("home_assets_folder: \"Ledger Sync Home\"\n"),
+        "{exported}"
+    );
+}
+
+#[test]
+fn fifty_customers_with_end_users_export_what_apply_made() {
+    let mut yaml = files_sync_manifest("PARTNER_API_KEY");
+    yaml.push_str("customers:\n");
+    for index in 0..50 {
+        let id = format!("cust-{index:03}");
+        let users: Vec<String> = (0..index % 4).map(|u| format!("{id}-u{u}")).collect();
+        let users: Vec<&str> = users.iter().map(String::as_str).collect();
+        yaml.push_str(&customer_yaml(
+            &id,
+            &format!("Customer {index}"),
+            &users,
+            "",
+        ));
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("embedctl.yaml");
+    std::fs::write(&file, yaml).expect("write the file");
+    let state = dir.path().join("state.json");
+    apply(dir.path(), &file, &state, &[("PARTNER_API_KEY", CANARY)]);
+
+    let (outcome, exported) = export(dir.path(), &state, &[]);
+    assert_no_secret(&outcome, &exported, &[CANARY.to_owned()]);
+    assert!(
+        outcome
+            .stderr
+            .starts_with("Exported 50 customers, 1 manifest and 73 runtime users from"),
+        "{}",
+        outcome.transcript()
+    );
+    let adopted = adopt(dir.path(), &exported, &quickstart_packages());
+    assert_round_trip(dir.path(), &adopted, &state);
+}
+
+#[test]
+fn an_account_made_by_hand_exports_to_a_valid_file() {
+    // The quick start's account, with nothing an apply would have recorded.
+    let mut account: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("examples/quickstart/workato-state.json"))
+            .expect("the bundled state"),
+    )
+    .expect("state JSON");
+    for customer in account["customers"]
+        .as_object_mut()
+        .expect("customers")
+        .values_mut()
+    {
+        customer["properties"] = serde_json::json!({});
+    }
+    let text = serde_json::to_string(&account).expect("JSON");
+    assert!(!text.contains("embedctl_"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("by-hand.json");
+    std::fs::write(&state, text).expect("write the state");
+
+    let (outcome, exported) = export(dir.path(), &state, &[]);
+    assert!(exported.contains("  files-sync:\n"), "{exported}");
+    assert!(
+        outcome
+            .stderr
+            .contains("FILES_SYNC_PARTNER_APP_REPLACE_ME  files-sync.partner_app"),
+        "{}",
+        outcome.transcript()
+    );
+    let adopted = adopt(dir.path(), &exported, &quickstart_packages());
+    let validated = embedctl(dir.path(), &["validate", "-f", path_str(&adopted)], &[]);
+    assert_eq!(validated.code, 0, "{}", validated.transcript());
+}
+
+#[test]
+fn customer_limits_the_export_and_stdout_is_the_default() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = repo_root().join("examples/quickstart/workato-state.json");
+    let outcome = embedctl(
+        dir.path(),
+        &[
+            "export",
+            "--sim",
+            path_str(&state),
+            "--customer",
+            "legacy-pilot",
+        ],
+        &[],
+    );
+    assert_eq!(outcome.code, 0, "{}", outcome.transcript());
+    assert!(
+        outcome.stdout.contains("external_id: \"legacy-pilot\""),
+        "{}",
+        outcome.transcript()
+    );
+    assert!(
+        !outcome.stdout.contains("acme-001"),
+        "{}",
+        outcome.transcript()
+    );
+    assert!(
+        !outcome.stdout.contains("manifests:"),
+        "{}",
+        outcome.transcript()
+    );
+}
+
+#[test]
+fn bad_input_is_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = repo_root().join("examples/quickstart/workato-state.json");
+    let state = path_str(&state);
+    let unknown = embedctl(
+        dir.path(),
+        &["export", "--sim", state, "--customer", "nobody-999"],
+        &[],
+    );
+    assert_eq!(unknown.code, 1, "{}", unknown.transcript());
+    assert_eq!(
+        unknown.stderr,
+        "error: `--customer nobody-999`: Workato has no customer with that `external_id`\n"
+    );
+    assert_eq!(unknown.stdout, "");
+
+    let missing = dir.path().join("no-such-folder/out.yaml");
+    let unwritable = embedctl(
+        dir.path(),
+        &["export", "--sim", state, "--out", path_str(&missing)],
+        &[],
+    );
+    assert_eq!(unwritable.code, 1, "{}", unwritable.transcript());
+    assert!(
+        unwritable
+            .stderr
+            .starts_with(&format!("error: `--out {}`: the folder", missing.display())),
+        "{}",
+        unwritable.transcript()
+    );
+    assert!(!missing.exists());
+
+    let folder = embedctl(
+        dir.path(),
+        &["export", "--sim", state, "--out", path_str(dir.path())],
+        &[],
+    );
+    assert_eq!(folder.code, 1, "{}", folder.transcript());
+    assert!(
+        folder.stderr.contains("is a folder"),
+        "{}",
+        folder.transcript()
+    );
+
+    let no_token = embedctl(dir.path(), &["export"], &[]);
+    assert_eq!(no_token.code, 1, "{}", no_token.transcript());
+    assert!(
+        no_token.stderr.contains("WORKATO_API_TOKEN"),
+        "{}",
+        no_token.transcript()
+    );
+}
+
+#[test]
+fn help_lists_exit_codes_and_examples() {
+    let help = embedctl(&repo_root(), &["export", "--help"], &[]);
+    assert_eq!(help.code, 0, "{}", help.transcript());
+    for wanted in [
+        "Exit codes: 0",
+        "Examples:",
+        "--customer <EXT>",
+        "--out <FILE>",
+        "--sim",
+    ] {
+        assert!(help.stdout.contains(wanted), "{wanted}:\n{}", help.stdout);
+    }
+}
