@@ -255,6 +255,7 @@ mod tests {
             after: after.into(),
             blocked_by: None,
             target: Target::default(),
+            assets: None,
         }
     }
 
