@@ -48,6 +48,28 @@ pub(crate) fn block_on(future: impl std::future::Future<Output = ExitStatus>) ->
 }
 
 /// Prints `error: MESSAGE` on stderr and returns the failure status.
+/// The desired-state file as a pull-request comment names it: as given when relative (run from
+/// the repository's top, `-f deploy/embedctl.yaml` reads `deploy/embedctl.yaml`); when absolute
+/// and inside a git work tree, relative to the work tree's top; otherwise as given.
+pub(crate) fn file_title(path: &std::path::Path) -> String {
+    if path.is_absolute() {
+        let top = path
+            .ancestors()
+            .skip(1)
+            .find(|folder| folder.join(".git").exists());
+        if let Some(relative) = top.and_then(|top| path.strip_prefix(top).ok()) {
+            let parts: Vec<String> = relative
+                .components()
+                .map(|part| part.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if !parts.is_empty() {
+                return parts.join("/");
+            }
+        }
+    }
+    path.display().to_string()
+}
+
 pub(crate) fn fail(message: &str) -> ExitStatus {
     use std::io::Write;
     let _ = writeln!(anstream::stderr(), "error: {message}");

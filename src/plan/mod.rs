@@ -16,7 +16,7 @@ pub use budget::{ApiBudget, CI_JOB_SECONDS, FamilyBudget, budget_of};
 pub use diff::diff;
 
 /// The JSON format version of a rendered plan.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// Everything a plan says. A saved plan is read back into the same types.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -17,6 +17,7 @@ use embedctl::desired::{Desired, Resolver};
 use embedctl::desired_file::{self, LoadedFile};
 use embedctl::live::property;
 use embedctl::observe::observe;
+use embedctl::package::inventory;
 use embedctl::plan::{Action, Change, Kind, PendingUser, Plan, diff};
 use embedctl::sim::{AccountState, SimOptions, Simulator};
 use embedctl::workato::{ApiToken, Client, ClientConfig};
@@ -541,6 +542,14 @@ impl Account {
                     package.digest.as_str(),
                 )
                 .await;
+                // The record of the package's assets, as apply writes it with the digest.
+                for (name, value) in inventory::record_properties(
+                    &change.key(),
+                    package.digest.as_str(),
+                    &package.assets,
+                ) {
+                    self.record(&change.customer, &name, &value).await;
+                }
             }
             (Kind::Connection, Action::Authorize) => {
                 let Some(connection) = target.connection_id else {
