@@ -465,14 +465,22 @@ fn details_of(change: &Change, detail: Detail) -> Vec<String> {
                     }
                     (LineStyle::Removed | LineStyle::Added, None) => {
                         // `  -line` → `-      line`: the sign moves to the first column.
-                        let sign = if style == LineStyle::Removed { '-' } else { '+' };
+                        let sign = if style == LineStyle::Removed {
+                            '-'
+                        } else {
+                            '+'
+                        };
                         let rest = text.get(3..).unwrap_or_default();
                         lines.push(format!("{sign}      {rest}"));
                     }
                     _ => lines.push(format!("    {text}")),
                 }
             }
-            lines.extend(asset_lines(change).into_iter().map(|line| format!("    {line}")));
+            lines.extend(
+                asset_lines(change)
+                    .into_iter()
+                    .map(|line| format!("    {line}")),
+            );
         }
         Detail::FieldNames => {
             let names = changed_field_names(change);

@@ -28,9 +28,9 @@ use super::RenderContext;
 use super::field::{FieldLine, LineStyle, field_lines};
 use super::group::{CustomerPlan, Entry, by_customer};
 use super::words::{
-    BLOCKED_MARKER, PENDING_MARKER, asset_lines, budget_line, change_consequence, headline, long_apply_line,
-    more_changes_line, more_changes_note, more_pending_line, note_lines, observed_line,
-    pending_headline, phase_heading, printable, summary_line, unmanaged_headline,
+    BLOCKED_MARKER, PENDING_MARKER, asset_lines, budget_line, change_consequence, headline,
+    long_apply_line, more_changes_line, more_changes_note, more_pending_line, note_lines,
+    observed_line, pending_headline, phase_heading, printable, summary_line, unmanaged_headline,
 };
 use crate::plan::{Action, ApiBudget, Change, Plan};
 

@@ -462,7 +462,10 @@ pub(crate) fn asset_lines(change: &Change) -> Vec<String> {
             })
             .collect();
         if list.len() > ASSETS_NAMED {
-            names.push(format!("and {} more", count((list.len() - ASSETS_NAMED) as u64)));
+            names.push(format!(
+                "and {} more",
+                count((list.len() - ASSETS_NAMED) as u64)
+            ));
         }
         format!("{what}: {}", names.join(", "))
     })
