@@ -103,3 +103,42 @@ pub(crate) fn write_atomically(
     }
     std::fs::rename(&temporary, path)
 }
+
+#[cfg(test)]
+mod file_title_tests {
+    use std::path::Path;
+
+    use super::file_title;
+
+    #[test]
+    fn a_relative_path_is_shown_as_given() {
+        assert_eq!(
+            file_title(Path::new("deploy/embedctl.yaml")),
+            "deploy/embedctl.yaml"
+        );
+    }
+
+    #[test]
+    fn an_absolute_path_in_a_work_tree_is_relative_to_its_top() {
+        let top = tempfile::tempdir().expect("a temporary folder");
+        std::fs::create_dir_all(top.path().join("deploy/prod")).expect("folders");
+        // A linked worktree's `.git` is a file; a clone's is a folder: both mark the top.
+        std::fs::write(top.path().join(".git"), "gitdir: elsewhere\n").expect("a .git file");
+        let file = top.path().join("deploy/prod/embedctl.yaml");
+        assert_eq!(file_title(&file), "deploy/prod/embedctl.yaml");
+    }
+
+    #[test]
+    fn an_absolute_path_outside_any_work_tree_is_shown_as_given() {
+        let outside = tempfile::tempdir().expect("a temporary folder");
+        let file = outside.path().join("embedctl.yaml");
+        if outside
+            .path()
+            .ancestors()
+            .any(|folder| folder.join(".git").exists())
+        {
+            return; // the temporary folder is itself inside a work tree: nothing to check here
+        }
+        assert_eq!(file_title(&file), file.display().to_string());
+    }
+}

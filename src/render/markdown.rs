@@ -378,12 +378,12 @@ fn customer_details(customer: &CustomerPlan<'_>, detail: Detail) -> String {
                     if let Some(consequence) = change_consequence(change) {
                         lines.push(format!("    {consequence}"));
                     }
-                    lines.extend(details_of(change, detail));
+                    lines.extend(details_of(change, detail, true));
                 }
                 Entry::Blocked(change) => {
                     lines.push(change_line(BLOCKED, change));
                     lines.push(blocked_line(change));
-                    lines.extend(details_of(change, detail));
+                    lines.extend(details_of(change, detail, false));
                 }
                 Entry::Pending(pending) => lines.push(format!(
                     "{PENDING_MARKER} {}  ({})",
@@ -444,7 +444,7 @@ fn marker(change: &Change, blocked: bool) -> &'static str {
 
 /// The one line that says what the markers mean.
 const LEGEND: &str = "`+` create · `!` update, import, authorize, start · `-` delete · `-/+` replace · \
-                      `?` blocked · `…` end user to connect; under an update, `-` is the value in \
+                      `?` blocked · `…` end user to connect; under a change, `-` is a value in \
                       Workato and `+` the value after apply";
 
 /// The lines under a change: its fields with values, or only their names; then what a changed
@@ -452,18 +452,20 @@ const LEGEND: &str = "`+` create · `!` update, import, authorize, start · `-` 
 ///
 /// With values, an updated field is a `-` line (as it is) and a `+` line (as it will be), and a
 /// long value's diff keeps its `-`/`+` signs in the first column, where GitHub colours them;
-/// everything else is indented, which GitHub leaves uncoloured.
-fn details_of(change: &Change, detail: Detail) -> Vec<String> {
+/// everything else is indented, which GitHub leaves uncoloured. Under a blocked change
+/// (`coloured` false) every line is indented: nothing there is about to change.
+fn details_of(change: &Change, detail: Detail, coloured: bool) -> Vec<String> {
     let mut lines = Vec::new();
     match detail {
         Detail::Values => {
             for FieldLine { style, text, sides } in field_lines(change) {
+                let sides = sides.filter(|_| coloured);
                 match (style, sides) {
                     (_, Some((before, after))) => {
                         lines.push(format!("-   {before}"));
                         lines.push(format!("+   {after}"));
                     }
-                    (LineStyle::Removed | LineStyle::Added, None) => {
+                    (LineStyle::Removed | LineStyle::Added, None) if coloured => {
                         // `  -line` → `-      line`: the sign moves to the first column.
                         let sign = if style == LineStyle::Removed {
                             '-'
