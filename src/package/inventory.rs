@@ -31,12 +31,11 @@
 
 use std::collections::BTreeMap;
 
-use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
-use sha2::{Digest, Sha256};
-
+use super::digest::sha256_of_files;
 use super::read::is_ignored_for_assets;
 use super::{CONNECTION_SUFFIX, PackageConnection, PackageFile, PackageRecipe, RECIPE_SUFFIX};
 use crate::live::property;
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 
 /// The longest property value Workato keeps, in characters; parts are measured in bytes, which
 /// are never fewer.
@@ -119,16 +118,9 @@ pub(super) fn inventory(
     }
     grouped
         .into_iter()
-        .map(|(key, mut files)| {
-            files.sort_by(|left, right| left.0.cmp(&right.0));
-            let mut hasher = Sha256::new();
-            for (path, content) in files {
-                hasher.update(path.as_bytes());
-                hasher.update([0u8]);
-                hasher.update(hex::encode(Sha256::digest(content)).as_bytes());
-                hasher.update(b"\n");
-            }
-            let digest = base64url(&hasher.finalize()[..6]);
+        .map(|(key, files)| {
+            let hash = sha256_of_files(files);
+            let digest = base64url(hash.get(..6).unwrap_or_default());
             PackageAsset { key, digest }
         })
         .collect()

@@ -1142,13 +1142,7 @@ fn user_revoked() {
 
 #[test]
 fn package_changed_is_reimported() {
-    let workspace = Workspace::copy_of("quickstart");
-    change_list_files(&workspace);
-    workspace.edit(
-        "embedctl.yaml",
-        "restart_recipes: false",
-        "restart_recipes: true",
-    );
+    let workspace = restartable_with_list_files_changed();
     prepare(
         &workspace,
         quickstart_accounts().synced.clone(),
@@ -1537,6 +1531,19 @@ fn three_hundred_customers_degrade_the_markdown_under_the_cap() {
     });
 }
 
+/// A copy of the quick start whose "List files" changed, with `restart_recipes: true` so that
+/// the import is planned rather than blocked.
+fn restartable_with_list_files_changed() -> Workspace {
+    let workspace = Workspace::copy_of("quickstart");
+    change_list_files(&workspace);
+    workspace.edit(
+        "embedctl.yaml",
+        "restart_recipes: false",
+        "restart_recipes: true",
+    );
+    workspace
+}
+
 /// The assets of a changed package of `customer`, as the JSON plan lists them:
 /// `changed recipe List files`.
 fn assets_of(document: &Value, customer: &str) -> Vec<String> {
@@ -1592,13 +1599,7 @@ async fn record_an_older_package(account: &Account, workspace: &Workspace, custo
 
 #[test]
 fn package_changed_names_the_assets_added_changed_and_removed() {
-    let workspace = Workspace::copy_of("quickstart");
-    change_list_files(&workspace);
-    workspace.edit(
-        "embedctl.yaml",
-        "restart_recipes: false",
-        "restart_recipes: true",
-    );
+    let workspace = restartable_with_list_files_changed();
     prepare(
         &workspace,
         quickstart_accounts().synced.clone(),
@@ -1655,13 +1656,7 @@ fn a_package_imported_without_a_record_of_its_assets_shows_only_its_digest() {
 
 #[test]
 fn a_damaged_record_of_assets_is_no_record_never_nothing_changed() {
-    let workspace = Workspace::copy_of("quickstart");
-    change_list_files(&workspace);
-    workspace.edit(
-        "embedctl.yaml",
-        "restart_recipes: false",
-        "restart_recipes: true",
-    );
+    let workspace = restartable_with_list_files_changed();
     // The record the synced account holds: of the package before "List files" changed.
     let before = load_spec(&Workspace::copy_of("quickstart").yaml());
     let package = &before.packages["files-sync"];
