@@ -36,6 +36,8 @@ pub struct DesiredManifest {
     pub digest: String,
     /// The package as the zip apply imports (shared: clones of `Desired` do not copy it).
     pub zip: Arc<Vec<u8>>,
+    /// Every asset of the package with its content digest, recorded at an import.
+    pub assets: Arc<Vec<crate::package::PackageAsset>>,
     /// Every recipe of the package.
     pub recipes: Vec<DesiredRecipe>,
     /// Names of the recipes that must be running.
@@ -204,6 +206,7 @@ impl Desired {
                     restart_recipes: manifest.restart_recipes,
                     digest: package.digest.as_str().to_owned(),
                     zip: Arc::new(package.zip_bytes.clone()),
+                    assets: Arc::new(package.assets.clone()),
                     recipes,
                     required,
                     connections,

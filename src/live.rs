@@ -130,6 +130,12 @@ pub mod property {
         format!("embedctl_folder_name.{manifest}")
     }
 
+    /// `embedctl_assets.<manifest>.<part>`: part `part` of the record of the last imported
+    /// package's assets (`package::inventory`).
+    pub fn assets(manifest: &str, part: usize) -> String {
+        format!("embedctl_assets.{manifest}.{part}")
+    }
+
     /// `embedctl_fp.<manifest>.<connection>`: the fingerprint of the last credentials sent.
     pub fn fingerprint(manifest: &str, connection: &str) -> String {
         format!("embedctl_fp.{manifest}.{connection}")

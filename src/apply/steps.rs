@@ -13,6 +13,7 @@ use crate::live::property;
 use crate::live::{LiveConnection, LiveRecipe};
 use crate::matching::Workspace;
 use crate::observe::{live_connection, live_recipe};
+use crate::package::inventory;
 use crate::plan::HomeAssetsRef;
 use crate::plan::{Action, Change, ParentRef, ProviderRef, Subject};
 use crate::workato::wire::{CustomerUpdate, ImportState, NewConnection, NewCustomer};
@@ -433,6 +434,13 @@ async fn import(
     state
         .properties
         .insert(property::digest(manifest_key), manifest.digest.clone());
+    // What the package holds, asset by asset, so that the next plan can name what a changed
+    // package changes; written in the same upsert as the digest.
+    state.properties.extend(inventory::record_properties(
+        manifest_key,
+        &manifest.digest,
+        &manifest.assets,
+    ));
     state
         .properties
         .insert(property::folder(manifest_key), folder.to_string());

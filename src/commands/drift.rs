@@ -53,7 +53,7 @@ async fn execute(args: &DriftArgs) -> ExitStatus {
         OutputFormat::Markdown => {
             let context = RenderContext {
                 color: false,
-                title: format!("Drift of {}", args.file.display()),
+                title: format!("Drift of {}", super::file_title(&args.file)),
                 observed_calls: observed.live.calls.clone(),
                 listing: args.listing.listing(),
             };

@@ -54,6 +54,28 @@ pub(crate) fn block_on(future: impl std::future::Future<Output = ExitStatus>) ->
 }
 
 /// Prints `error: MESSAGE` on stderr and returns the failure status.
+/// The desired-state file as a pull-request comment names it: as given when relative (run from
+/// the repository's top, `-f deploy/embedctl.yaml` reads `deploy/embedctl.yaml`); when absolute
+/// and inside a git work tree, relative to the work tree's top; otherwise as given.
+pub(crate) fn file_title(path: &std::path::Path) -> String {
+    if path.is_absolute() {
+        let top = path
+            .ancestors()
+            .skip(1)
+            .find(|folder| folder.join(".git").exists());
+        if let Some(relative) = top.and_then(|top| path.strip_prefix(top).ok()) {
+            let parts: Vec<String> = relative
+                .components()
+                .map(|part| part.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if !parts.is_empty() {
+                return parts.join("/");
+            }
+        }
+    }
+    path.display().to_string()
+}
+
 pub(crate) fn fail(message: &str) -> ExitStatus {
     use std::io::Write;
     let _ = writeln!(anstream::stderr(), "error: {message}");
@@ -86,4 +108,43 @@ pub(crate) fn write_atomically(
         return Err(error);
     }
     std::fs::rename(&temporary, path)
+}
+
+#[cfg(test)]
+mod file_title_tests {
+    use std::path::Path;
+
+    use super::file_title;
+
+    #[test]
+    fn a_relative_path_is_shown_as_given() {
+        assert_eq!(
+            file_title(Path::new("deploy/embedctl.yaml")),
+            "deploy/embedctl.yaml"
+        );
+    }
+
+    #[test]
+    fn an_absolute_path_in_a_work_tree_is_relative_to_its_top() {
+        let top = tempfile::tempdir().expect("a temporary folder");
+        std::fs::create_dir_all(top.path().join("deploy/prod")).expect("folders");
+        // A linked worktree's `.git` is a file; a clone's is a folder: both mark the top.
+        std::fs::write(top.path().join(".git"), "gitdir: elsewhere\n").expect("a .git file");
+        let file = top.path().join("deploy/prod/embedctl.yaml");
+        assert_eq!(file_title(&file), "deploy/prod/embedctl.yaml");
+    }
+
+    #[test]
+    fn an_absolute_path_outside_any_work_tree_is_shown_as_given() {
+        let outside = tempfile::tempdir().expect("a temporary folder");
+        let file = outside.path().join("embedctl.yaml");
+        if outside
+            .path()
+            .ancestors()
+            .any(|folder| folder.join(".git").exists())
+        {
+            return; // the temporary folder is itself inside a work tree: nothing to check here
+        }
+        assert_eq!(file_title(&file), file.display().to_string());
+    }
 }

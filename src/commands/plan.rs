@@ -27,7 +27,7 @@ async fn execute(args: &PlanArgs) -> ExitStatus {
     };
     let context = RenderContext {
         color: super::stdout_has_color() && args.format == OutputFormat::Text,
-        title: args.file.display().to_string(),
+        title: super::file_title(&args.file),
         observed_calls: observed.live.calls.clone(),
         listing: args.listing.listing(),
     };

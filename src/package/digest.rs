@@ -24,16 +24,21 @@ pub struct PackageDigest(String);
 /// Only paths and contents count, never timestamps, permissions or compression, so a folder and
 /// any zip of the same files have the same digest. The input order does not matter.
 pub fn digest_of_files(files: &[(String, Vec<u8>)]) -> PackageDigest {
-    let mut sorted: Vec<&PackageFile> = files.iter().collect();
-    sorted.sort_by(|left, right| left.0.cmp(&right.0));
+    PackageDigest(hex::encode(sha256_of_files(files.iter().collect())))
+}
+
+/// The SHA-256 of the `{path}\0{sha256 of content}\n` lines of `files`, in path order: the
+/// package digest's bytes, and an asset's (`inventory`).
+pub(super) fn sha256_of_files(mut files: Vec<&PackageFile>) -> Vec<u8> {
+    files.sort_by(|left, right| left.0.cmp(&right.0));
     let mut hasher = Sha256::new();
-    for (path, content) in sorted {
+    for (path, content) in files {
         hasher.update(path.as_bytes());
         hasher.update([0u8]);
         hasher.update(hex::encode(Sha256::digest(content)).as_bytes());
         hasher.update(b"\n");
     }
-    PackageDigest(hex::encode(hasher.finalize()))
+    hasher.finalize().to_vec()
 }
 
 impl PackageDigest {

@@ -25,6 +25,7 @@ mod archive;
 mod assets;
 mod connector;
 mod digest;
+pub mod inventory;
 mod problem;
 mod read;
 
@@ -36,6 +37,7 @@ use std::path::Path;
 pub use archive::deterministic_zip;
 pub use connector::{Connector, custom_slug};
 pub use digest::{PackageDigest, digest_of_files};
+pub use inventory::PackageAsset;
 pub use problem::PackageProblem;
 
 use assets::{parse_assets, root_folder_assets};
@@ -76,6 +78,9 @@ pub struct Package {
     /// exporting workspace's Home folder), sorted; the import needs `folder_id_for_home_assets`
     /// when there is any.
     pub root_folder_assets: Vec<String>,
+    /// Every asset of the package with a short digest of its content, sorted by key: what apply
+    /// records at an import so that a later plan can name what a changed package changes.
+    pub assets: Vec<PackageAsset>,
 }
 
 /// A recipe asset (`*.recipe.json`) of a package.
@@ -145,6 +150,7 @@ impl fmt::Debug for Package {
             .field("recipes", &self.recipes)
             .field("connections", &self.connections)
             .field("root_folder_assets", &self.root_folder_assets)
+            .field("assets", &self.assets.len())
             .finish()
     }
 }
@@ -250,12 +256,14 @@ fn load_with_limit(path: &Path, limit: u64) -> Result<Package, Vec<PackageProble
     let digest = digest_of_files(&files);
     let (recipes, connections) = parse_assets(path, &files)?;
     let root_folder_assets = root_folder_assets(&files, &recipes, &connections);
+    let assets = inventory::inventory(&files, &recipes, &connections);
     Ok(Package {
         zip_bytes,
         digest,
         recipes,
         connections,
         root_folder_assets,
+        assets,
     })
 }
 

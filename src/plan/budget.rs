@@ -169,6 +169,7 @@ mod tests {
             after: Value::Null.into(),
             blocked_by: None,
             target: Target::default(),
+            assets: None,
         }
     }
 

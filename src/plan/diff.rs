@@ -13,6 +13,7 @@ use super::{
     Action, Change, Kind, Note, ParentRef, PendingStatus, PendingUser, Plan, ProviderRef, Reason,
     SkippedCustomer, Subject, Target, Unmanaged,
 };
+use super::{AssetChanges, AssetRef};
 use crate::credentials::short_fingerprint;
 use crate::desired::{
     CredentialState, Desired, DesiredConnection, DesiredCustomer, DesiredManifest, DesiredUser,
@@ -20,6 +21,7 @@ use crate::desired::{
 use crate::desired_file::Parent;
 use crate::live::{Live, LiveConnection, LiveCustomer, LiveRecipe, property};
 use crate::matching::{Workspace, is_provider};
+use crate::package::inventory;
 
 /// Computes the plan that makes `live` match `desired`.
 pub fn diff(desired: &Desired, live: &Live) -> Plan {
@@ -115,6 +117,7 @@ impl<'a> CustomerDiff<'a> {
             after: after.into(),
             blocked_by: None,
             target,
+            assets: None,
         }
     }
 
@@ -157,6 +160,44 @@ impl<'a> CustomerDiff<'a> {
         self.live
             .and_then(|c| c.properties.get(name))
             .map(String::as_str)
+    }
+
+    /// What a changed package adds, changes and removes since the import whose digest is
+    /// `recorded`, by the record of its assets; not recorded when there is no whole record.
+    fn asset_changes(&self, manifest: &DesiredManifest, recorded: &str) -> AssetChanges {
+        let Some(mut before) =
+            inventory::decode(&manifest.key, recorded, |name| self.property(name))
+        else {
+            return AssetChanges::default();
+        };
+        let mut changes = AssetChanges {
+            recorded: true,
+            ..AssetChanges::default()
+        };
+        for asset in manifest.assets.iter() {
+            match before.remove(&asset.key) {
+                None => changes.added.extend(asset_ref(&asset.key)),
+                Some(digest) if digest != asset.digest => {
+                    changes.changed.extend(asset_ref(&asset.key))
+                }
+                Some(_) => {}
+            }
+        }
+        changes.removed = before.keys().filter_map(|key| asset_ref(key)).collect();
+        for list in [
+            &mut changes.added,
+            &mut changes.changed,
+            &mut changes.removed,
+        ] {
+            list.sort_by_cached_key(|asset| {
+                (
+                    asset_rank(&asset.type_name),
+                    asset.type_name.clone(),
+                    asset.name.clone(),
+                )
+            });
+        }
+        changes
     }
 
     // Phase 1: the managed user.
@@ -470,7 +511,10 @@ impl<'a> CustomerDiff<'a> {
                     ..Target::default()
                 },
             );
-            let change = with_home_assets_folder(change, manifest);
+            let mut change = with_home_assets_folder(change, manifest);
+            if let Some(recorded) = recorded_digest.as_deref() {
+                change.assets = Some(Box::new(self.asset_changes(manifest, recorded)));
+            }
             // Workato refuses an import while any recipe in the target folder's tree runs, required
             // or not: the package's own recipes (wherever in the tree the import put them) and any
             // other recipe inside the manifest's folder.
@@ -1137,6 +1181,25 @@ fn changed_fields(
         }
     }
     (before, after)
+}
+
+/// An asset of a package as the plan names it.
+fn asset_ref(key: &str) -> Option<AssetRef> {
+    inventory::describe(key).map(|named| AssetRef {
+        type_name: named.type_name,
+        name: named.name,
+    })
+}
+
+/// Recipes first, then connections, custom connectors, other assets, files.
+fn asset_rank(type_name: &str) -> u8 {
+    match type_name {
+        "recipe" => 0,
+        "connection" => 1,
+        "custom_connector" => 2,
+        "file" => 4,
+        _ => 3,
+    }
 }
 
 fn short_digest(digest: &str) -> String {

@@ -16,7 +16,7 @@ pub use budget::{ApiBudget, CI_JOB_SECONDS, FamilyBudget, budget_of};
 pub use diff::diff;
 
 /// The JSON format version of a rendered plan.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// Everything a plan says. A saved plan is read back into the same types.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -135,6 +135,45 @@ pub struct Change {
     pub blocked_by: Option<String>,
     /// The Workato ids apply needs (customer, folder, connection, recipe), when known.
     pub target: Target,
+    /// Of a changed package: what it adds, changes and removes since the last import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assets: Option<Box<AssetChanges>>,
+}
+
+/// What a changed package adds, changes and removes since the last import, by the record of
+/// its assets that import left in the workspace (`package::inventory`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetChanges {
+    /// Whether the last import left a whole record of its assets; when it did not (an import by
+    /// an older embedctl or by hand, or a record cut short), the lists are empty and only the
+    /// digest says that the package changed.
+    pub recorded: bool,
+    #[serde(default)]
+    pub added: Vec<AssetRef>,
+    #[serde(default)]
+    pub changed: Vec<AssetRef>,
+    #[serde(default)]
+    pub removed: Vec<AssetRef>,
+}
+
+impl AssetChanges {
+    /// Whether the record says nothing changed asset by asset (only files that are no asset's
+    /// differ, or the order of the zip's entries).
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// One asset of a package, for people and scripts.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AssetRef {
+    /// `recipe`, `connection`, `custom_connector`, the type a package's file name gives another
+    /// asset (`lookup_table`…), or `file`.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// A recipe's or connection's name; a custom connector's path without `.custom_adapter`;
+    /// another asset's path in the package.
+    pub name: String,
 }
 
 impl Change {

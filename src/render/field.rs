@@ -28,6 +28,10 @@ const KNOWN_AT_APPLY: &str = "(known at apply)";
 pub(crate) struct FieldLine {
     pub style: LineStyle,
     pub text: String,
+    /// Of a field updated on one line (`name: "Old" → "New"`): the field as it is and as it will
+    /// be (`name: "Old"`, `name: "New"`), for formats that show them as a removed and an added
+    /// line.
+    pub sides: Option<(String, String)>,
 }
 
 /// How a field line reads, so that each format can style it its own way.
@@ -59,20 +63,25 @@ pub(crate) fn field_lines(change: &Change) -> Vec<FieldLine> {
         };
         match (shown(before), shown(after)) {
             (Shown::Inline(before), Shown::Inline(after)) => {
-                let text = if creating {
-                    format!("{label}{after}")
+                let (text, sides) = if creating {
+                    (format!("{label}{after}"), None)
                 } else {
-                    format!("{label}{before} → {after}")
+                    (
+                        format!("{label}{before} → {after}"),
+                        Some((format!("{label}{before}"), format!("{label}{after}"))),
+                    )
                 };
                 lines.push(FieldLine {
                     style: LineStyle::Field,
                     text,
+                    sides,
                 });
             }
             _ => {
                 lines.push(FieldLine {
                     style: LineStyle::Field,
                     text: label.trim_end().to_owned(),
+                    sides: None,
                 });
                 lines.extend(unified_diff(&raw(before), &raw(after)));
             }
@@ -186,6 +195,7 @@ fn unified_diff(before: &str, after: &str) -> Vec<FieldLine> {
         return vec![FieldLine {
             style: LineStyle::Context,
             text: "  (only the final newline differs)".to_owned(),
+            sides: None,
         }];
     }
     let diff = TextDiff::from_lines(&before, &after);
@@ -199,6 +209,7 @@ fn unified_diff(before: &str, after: &str) -> Vec<FieldLine> {
         lines.push(FieldLine {
             style: LineStyle::Hunk,
             text: format!("  @@ -{} +{} @@", hunk_range(&old), hunk_range(&new)),
+            sides: None,
         });
         for op in &group {
             for change in diff.iter_changes(op) {
@@ -212,6 +223,7 @@ fn unified_diff(before: &str, after: &str) -> Vec<FieldLine> {
                 lines.push(FieldLine {
                     style,
                     text: format!("  {sign}{}", printable(line)),
+                    sides: None,
                 });
             }
         }
@@ -255,6 +267,7 @@ mod tests {
             after: after.into(),
             blocked_by: None,
             target: Target::default(),
+            assets: None,
         }
     }
 

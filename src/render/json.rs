@@ -133,6 +133,60 @@ struct ChangeEntry<'a> {
     /// The compared fields as they will be; credentials only as a short fingerprint.
     #[schemars(schema_with = "fields_schema")]
     after: &'a Fields,
+    /// Of a package imported again (`package.changed`, `package.recipes_running`): the recipes,
+    /// connections and other assets it adds, changes and removes since the last import. Absent
+    /// from every other change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assets: Option<AssetsDocument<'a>>,
+}
+
+/// What a changed package adds, changes and removes since the last import.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "PackageAssets", transform = require_every_property)]
+struct AssetsDocument<'a> {
+    /// Whether the last import left a record of its assets. `false` when it was made by an
+    /// older embedctl or by hand, or the record is incomplete: the lists are then empty, and
+    /// only the digest says that the package changed.
+    recorded: bool,
+    /// Assets in the package that the last import did not have.
+    added: Vec<AssetDocument<'a>>,
+    /// Assets whose content differs from the last import's.
+    changed: Vec<AssetDocument<'a>>,
+    /// Assets the last import had that the package no longer holds.
+    removed: Vec<AssetDocument<'a>>,
+}
+
+/// One asset of a package.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "PackageAsset", transform = require_every_property)]
+struct AssetDocument<'a> {
+    /// `recipe`, `connection`, `custom_connector`, the type a package file's name gives any
+    /// other asset (`lookup_table` for `*.lookup_table.json`…), or `file`.
+    #[serde(rename = "type")]
+    type_name: &'a str,
+    /// A recipe's or connection's name; a custom connector's path in the package without
+    /// `.custom_adapter`; any other asset's path in the package.
+    name: &'a str,
+}
+
+impl<'a> AssetsDocument<'a> {
+    fn new(assets: &'a crate::plan::AssetChanges) -> Self {
+        let list = |assets: &'a [crate::plan::AssetRef]| {
+            assets
+                .iter()
+                .map(|asset| AssetDocument {
+                    type_name: &asset.type_name,
+                    name: &asset.name,
+                })
+                .collect()
+        };
+        AssetsDocument {
+            recorded: assets.recorded,
+            added: list(&assets.added),
+            changed: list(&assets.changed),
+            removed: list(&assets.removed),
+        }
+    }
 }
 
 /// A change that cannot happen, and why.
@@ -293,6 +347,7 @@ impl<'a> ChangeEntry<'a> {
             // Kept as compact JSON with sorted keys; parsed only as each is written.
             before: &change.before,
             after: &change.after,
+            assets: change.assets.as_deref().map(AssetsDocument::new),
         }
     }
 }

@@ -17,10 +17,10 @@
 use std::fmt::Write as _;
 
 use super::RenderContext;
-use super::field::{changed_field_names, field_lines};
+use super::field::{FieldLine, LineStyle, changed_field_names, field_lines};
 use super::group::{CustomerPlan, Entry, by_customer};
 use super::words::{
-    BLOCKED_MARKER, PENDING_MARKER, budget_line, change_consequence, change_marker, count, counted,
+    PENDING_MARKER, asset_counts, asset_lines, budget_line, change_consequence, count, counted,
     customer_counts, headline, long_apply_line, more_changes_line, more_changes_note,
     more_pending_line, note_lines, observed_line, pending_headline, phase_heading, printable,
     summary_line, unmanaged_headline,
@@ -112,6 +112,9 @@ impl Comment<'_> {
         }
         out.push_str(&self.table);
         out.push_str(&self.facts());
+        if !self.customers.is_empty() {
+            let _ = writeln!(out, "{LEGEND}\n");
+        }
         for customer in &self.customers {
             out.push_str(&customer_details(customer, detail));
         }
@@ -177,12 +180,13 @@ impl Comment<'_> {
                 count(shown as u64),
                 counted(entries.len() as u64, "change", "changes")
             );
+            let _ = writeln!(out, "{LEGEND}\n");
             let mut lines = Vec::new();
             for entry in &entries[..shown] {
                 let (Entry::Planned(change) | Entry::Blocked(change)) = entry else {
                     continue;
                 };
-                let marker = change_marker(change, matches!(entry, Entry::Blocked(_)));
+                let marker = marker(change, matches!(entry, Entry::Blocked(_)));
                 lines.push(format!(
                     "{marker} {}: {}  ({})",
                     printable(&change.customer),
@@ -370,16 +374,16 @@ fn customer_details(customer: &CustomerPlan<'_>, detail: Detail) -> String {
         for entry in entries {
             match entry {
                 Entry::Planned(change) => {
-                    lines.push(change_line(change.action.marker(), change));
+                    lines.push(change_line(marker(change, false), change));
                     if let Some(consequence) = change_consequence(change) {
                         lines.push(format!("    {consequence}"));
                     }
-                    lines.extend(details_of(change, detail));
+                    lines.extend(details_of(change, detail, true));
                 }
                 Entry::Blocked(change) => {
-                    lines.push(change_line(BLOCKED_MARKER, change));
+                    lines.push(change_line(BLOCKED, change));
                     lines.push(blocked_line(change));
-                    lines.extend(details_of(change, detail));
+                    lines.extend(details_of(change, detail, false));
                 }
                 Entry::Pending(pending) => lines.push(format!(
                     "{PENDING_MARKER} {}  ({})",
@@ -388,7 +392,7 @@ fn customer_details(customer: &CustomerPlan<'_>, detail: Detail) -> String {
                 )),
                 Entry::MoreChanges(more) => lines.push(format!(
                     "{} {}",
-                    change_marker(more.first, more.blocked),
+                    marker(more.first, more.blocked),
                     more_changes_line(more)
                 )),
                 Entry::MorePending { connection, users } => lines.push(format!(
@@ -421,22 +425,74 @@ fn blocked_line(change: &Change) -> String {
     )
 }
 
-/// The lines under a change: its fields with values, or only their names.
-fn details_of(change: &Change, detail: Detail) -> Vec<String> {
+/// The marker of a blocked change: GitHub's diff highlighting leaves a line starting with `?`
+/// uncoloured, so it reads as neither a change nor a deletion.
+const BLOCKED: &str = "?";
+
+/// A change's marker where GitHub's diff highlighting colours it by what it means: `+` create
+/// (green), `-` delete and `-/+` replace (red), `!` update, import, authorization or start
+/// (orange: changed), `?` blocked (uncoloured). The text plan's `~` would be uncoloured.
+fn marker(change: &Change, blocked: bool) -> &'static str {
+    if blocked {
+        return BLOCKED;
+    }
+    match change.action {
+        Action::Update | Action::Import | Action::Authorize | Action::Start => "!",
+        action => action.marker(),
+    }
+}
+
+/// The one line that says what the markers mean.
+const LEGEND: &str = "`+` create · `!` update, import, authorize, start · `-` delete · `-/+` replace · \
+                      `?` blocked · `…` end user to connect; under a change, `-` is a value in \
+                      Workato and `+` the value after apply";
+
+/// The lines under a change: its fields with values, or only their names; then what a changed
+/// package does to its assets.
+///
+/// With values, an updated field is a `-` line (as it is) and a `+` line (as it will be), and a
+/// long value's diff keeps its `-`/`+` signs in the first column, where GitHub colours them;
+/// everything else is indented, which GitHub leaves uncoloured. Under a blocked change
+/// (`coloured` false) every line is indented: nothing there is about to change.
+fn details_of(change: &Change, detail: Detail, coloured: bool) -> Vec<String> {
+    let mut lines = Vec::new();
     match detail {
-        Detail::Values => field_lines(change)
-            .into_iter()
-            .map(|line| format!("    {}", line.text))
-            .collect(),
+        Detail::Values => {
+            for FieldLine { style, text, sides } in field_lines(change) {
+                let sides = sides.filter(|_| coloured);
+                match (style, sides) {
+                    (_, Some((before, after))) => {
+                        lines.push(format!("-   {before}"));
+                        lines.push(format!("+   {after}"));
+                    }
+                    (LineStyle::Removed | LineStyle::Added, None) if coloured => {
+                        // `  -line` → `-      line`: the sign moves to the first column.
+                        let sign = if style == LineStyle::Removed {
+                            '-'
+                        } else {
+                            '+'
+                        };
+                        let rest = text.get(3..).unwrap_or_default();
+                        lines.push(format!("{sign}      {rest}"));
+                    }
+                    _ => lines.push(format!("    {text}")),
+                }
+            }
+            lines.extend(
+                asset_lines(change)
+                    .into_iter()
+                    .map(|line| format!("    {line}")),
+            );
+        }
         Detail::FieldNames => {
             let names = changed_field_names(change);
-            if names.is_empty() {
-                Vec::new()
-            } else {
-                vec![format!("    fields: {}", names.join(", "))]
+            if !names.is_empty() {
+                lines.push(format!("    fields: {}", names.join(", ")));
             }
+            lines.extend(asset_counts(change).map(|line| format!("    {line}")));
         }
     }
+    lines
 }
 
 /// Which changes a shortened comment shows first: blocked ones, then deletions and replacements,

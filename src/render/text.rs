@@ -28,9 +28,9 @@ use super::RenderContext;
 use super::field::{FieldLine, LineStyle, field_lines};
 use super::group::{CustomerPlan, Entry, by_customer};
 use super::words::{
-    BLOCKED_MARKER, PENDING_MARKER, budget_line, change_consequence, headline, long_apply_line,
-    more_changes_line, more_changes_note, more_pending_line, note_lines, observed_line,
-    pending_headline, phase_heading, printable, summary_line, unmanaged_headline,
+    BLOCKED_MARKER, PENDING_MARKER, asset_lines, budget_line, change_consequence, headline,
+    long_apply_line, more_changes_line, more_changes_note, more_pending_line, note_lines,
+    observed_line, pending_headline, phase_heading, printable, summary_line, unmanaged_headline,
 };
 use crate::plan::{Action, ApiBudget, Change, Plan};
 
@@ -199,7 +199,7 @@ fn write_headline(out: &mut String, paint: &Painter, marker: &(String, usize), c
 }
 
 fn write_fields(out: &mut String, paint: &Painter, change: &Change) {
-    for FieldLine { style, text } in field_lines(change) {
+    for FieldLine { style, text, .. } in field_lines(change) {
         let style = match style {
             LineStyle::Field | LineStyle::Context => Style::new(),
             LineStyle::Hunk => HUNK,
@@ -207,6 +207,9 @@ fn write_fields(out: &mut String, paint: &Painter, change: &Change) {
             LineStyle::Added => CREATE,
         };
         let _ = writeln!(out, "{FIELD_INDENT}{}", paint.style(style, &text));
+    }
+    for line in asset_lines(change) {
+        let _ = writeln!(out, "{FIELD_INDENT}{line}");
     }
 }
 

@@ -423,6 +423,74 @@ pub(crate) fn unmanaged_headline(unmanaged: &Unmanaged) -> String {
     line
 }
 
+/// At most this many assets are named per line under a changed package; the rest are counted.
+const ASSETS_NAMED: usize = 10;
+
+/// What a changed package adds, changes and removes, one line each (`changed: recipe "List
+/// files"`), at most [`ASSETS_NAMED`] names a line; or one line saying that the last import left
+/// no record of its assets. Nothing for any other change.
+pub(crate) fn asset_lines(change: &Change) -> Vec<String> {
+    let Some(assets) = change.assets.as_deref() else {
+        return Vec::new();
+    };
+    if !assets.recorded {
+        return vec![
+            "assets: no record of them from the last import (an older embedctl, or by hand); only the digest tells"
+                .to_owned(),
+        ];
+    }
+    if assets.is_empty() {
+        return vec!["assets: none added, changed or removed".to_owned()];
+    }
+    [
+        ("changed", &assets.changed),
+        ("added", &assets.added),
+        ("removed", &assets.removed),
+    ]
+    .into_iter()
+    .filter(|(_, list)| !list.is_empty())
+    .map(|(what, list)| {
+        let mut names: Vec<String> = list
+            .iter()
+            .take(ASSETS_NAMED)
+            .map(|asset| {
+                format!(
+                    "{} \"{}\"",
+                    asset.type_name.replace('_', " "),
+                    printable(&asset.name)
+                )
+            })
+            .collect();
+        if list.len() > ASSETS_NAMED {
+            names.push(format!(
+                "and {} more",
+                count((list.len() - ASSETS_NAMED) as u64)
+            ));
+        }
+        format!("{what}: {}", names.join(", "))
+    })
+    .collect()
+}
+
+/// How many assets a changed package adds, changes and removes, for a comment with no room for
+/// names: `assets: 1 changed, 2 added`.
+pub(crate) fn asset_counts(change: &Change) -> Option<String> {
+    let assets = change.assets.as_deref()?;
+    if !assets.recorded {
+        return Some("assets: not recorded".to_owned());
+    }
+    let parts: Vec<String> = [
+        ("changed", assets.changed.len()),
+        ("added", assets.added.len()),
+        ("removed", assets.removed.len()),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(what, n)| format!("{} {what}", count(n as u64)))
+    .collect();
+    (!parts.is_empty()).then(|| format!("assets: {}", parts.join(", ")))
+}
+
 /// The marker of an end user who has to act.
 pub(crate) const PENDING_MARKER: &str = "…";
 

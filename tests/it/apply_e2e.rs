@@ -2537,3 +2537,126 @@ fn apply_with_a_home_asset(home_assets_folder: &str) {
         "{imports:?}"
     );
 }
+
+/// Every `embedctl_assets.` property in a simulator state, by name.
+fn asset_properties(state: &Value) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut stack = vec![state];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                for (name, inner) in map {
+                    match inner.as_str() {
+                        Some(text) if name.starts_with("embedctl_assets.") => {
+                            found.push((name.clone(), text.to_owned()));
+                        }
+                        _ => stack.push(inner),
+                    }
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn a_package_of_many_assets_is_recorded_over_several_properties_and_its_changes_named() {
+    let workspace = crate::plan_scenarios::Workspace::copy_of("quickstart");
+    workspace.edit(
+        "embedctl.yaml",
+        "restart_recipes: false",
+        "restart_recipes: true",
+    );
+    let lookup = |n: usize| {
+        format!(
+            "packages/files-sync/Files Sync/Lookup tables/a lookup table with a rather long name {n:03}.lookup_table.json"
+        )
+    };
+    for n in 0..60 {
+        workspace.write(
+            &lookup(n),
+            &format!("{{\"name\": \"Lookup {n}\", \"rows\": [[{n}]]}}\n"),
+        );
+    }
+    let apply = [
+        "apply",
+        "-f",
+        "embedctl.yaml",
+        "--sim",
+        "state.json",
+        "--auto-approve",
+    ];
+    let applied = workspace.run(&apply, &[]);
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace.state()).expect("apply saved the state"),
+    )
+    .expect("a JSON state");
+    let recorded = asset_properties(&state);
+    let parts: Vec<&str> = recorded.iter().map(|(name, _)| name.as_str()).collect();
+    // Two customers, each with the same record in several parts, numbered from 0.
+    let per_customer = parts.len() / 2;
+    assert!(per_customer >= 2, "{recorded:#?}");
+    let expected: Vec<String> = (0..per_customer)
+        .flat_map(|part| vec![format!("embedctl_assets.files-sync.{part}"); 2])
+        .collect();
+    assert_eq!(parts, expected, "{recorded:#?}");
+    for (name, value) in &recorded {
+        assert!(value.chars().count() <= 1024, "{name}: {value}");
+    }
+
+    // A recipe changed, a lookup table changed, one removed and one added.
+    workspace.edit(
+        "packages/files-sync/Files Sync/list_files.recipe.json",
+        "\"trigger_every\": \"1\"",
+        "\"trigger_every\": \"2\"",
+    );
+    workspace.edit(&lookup(8), "[[8]]", "[[8, 9]]");
+    std::fs::remove_file(workspace.file(&lookup(7))).expect("a lookup table to remove");
+    workspace.write(&lookup(99), "{\"name\": \"Lookup 99\", \"rows\": []}\n");
+    let name = |n: usize| {
+        lookup(n)
+            .trim_start_matches("packages/files-sync/")
+            .to_owned()
+    };
+
+    let json = workspace.plan("json", &[], &[]);
+    assert_eq!(json.code, 2, "{}", json.transcript());
+    let document: Value = serde_json::from_str(&json.stdout).expect("a JSON plan");
+    for change in document["changes"].as_array().expect("changes") {
+        assert_eq!(change["reason"], "package.changed", "{change:#}");
+        assert_eq!(
+            change["assets"],
+            json!({
+                "recorded": true,
+                "added": [{ "type": "lookup_table", "name": name(99) }],
+                "changed": [
+                    { "type": "recipe", "name": "List files" },
+                    { "type": "lookup_table", "name": name(8) },
+                ],
+                "removed": [{ "type": "lookup_table", "name": name(7) }],
+            }),
+        );
+    }
+    assert_eq!(document["changes"].as_array().map(Vec::len), Some(2));
+    let text = workspace.plan("text", &[], &[]);
+    assert!(
+        text.stdout.contains(&format!(
+            "        changed: recipe \"List files\", lookup table \"{}\"\n        added: lookup table \"{}\"\n        removed: lookup table \"{}\"\n",
+            name(8),
+            name(99),
+            name(7)
+        )),
+        "{}",
+        text.stdout
+    );
+
+    // Applied, the new record replaces the old: nothing left to change.
+    let applied = workspace.run(&apply, &[]);
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let after = workspace.plan("text", &[], &[]);
+    assert_eq!(after.code, 0, "{}", after.transcript());
+}

@@ -17,6 +17,7 @@ use embedctl::desired::{Desired, Resolver};
 use embedctl::desired_file::{self, LoadedFile};
 use embedctl::live::property;
 use embedctl::observe::observe;
+use embedctl::package::inventory;
 use embedctl::plan::{Action, Change, Kind, PendingUser, Plan, diff};
 use embedctl::sim::{AccountState, SimOptions, Simulator};
 use embedctl::workato::{ApiToken, Client, ClientConfig};
@@ -541,6 +542,14 @@ impl Account {
                     package.digest.as_str(),
                 )
                 .await;
+                // The record of the package's assets, as apply writes it with the digest.
+                for (name, value) in inventory::record_properties(
+                    &change.key(),
+                    package.digest.as_str(),
+                    &package.assets,
+                ) {
+                    self.record(&change.customer, &name, &value).await;
+                }
             }
             (Kind::Connection, Action::Authorize) => {
                 let Some(connection) = target.connection_id else {
@@ -1133,13 +1142,7 @@ fn user_revoked() {
 
 #[test]
 fn package_changed_is_reimported() {
-    let workspace = Workspace::copy_of("quickstart");
-    change_list_files(&workspace);
-    workspace.edit(
-        "embedctl.yaml",
-        "restart_recipes: false",
-        "restart_recipes: true",
-    );
+    let workspace = restartable_with_list_files_changed();
     prepare(
         &workspace,
         quickstart_accounts().synced.clone(),
@@ -1526,4 +1529,157 @@ fn three_hundred_customers_degrade_the_markdown_under_the_cap() {
             )
         );
     });
+}
+
+/// A copy of the quick start whose "List files" changed, with `restart_recipes: true` so that
+/// the import is planned rather than blocked.
+fn restartable_with_list_files_changed() -> Workspace {
+    let workspace = Workspace::copy_of("quickstart");
+    change_list_files(&workspace);
+    workspace.edit(
+        "embedctl.yaml",
+        "restart_recipes: false",
+        "restart_recipes: true",
+    );
+    workspace
+}
+
+/// The assets of a changed package of `customer`, as the JSON plan lists them:
+/// `changed recipe List files`.
+fn assets_of(document: &Value, customer: &str) -> Vec<String> {
+    let change = document["changes"]
+        .as_array()
+        .into_iter()
+        .chain(document["blocked"].as_array())
+        .flatten()
+        .find(|change| change["customer"] == customer && change["kind"] == "package")
+        .unwrap_or_else(|| panic!("a package change of {customer} in {document:#}"));
+    let assets = &change["assets"];
+    let mut listed = vec![format!("recorded {}", assets["recorded"])];
+    for what in ["added", "changed", "removed"] {
+        for asset in assets[what].as_array().into_iter().flatten() {
+            listed.push(format!(
+                "{what} {} {}",
+                asset["type"].as_str().unwrap_or_default(),
+                asset["name"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+    listed
+}
+
+/// The record of the quick start's package as an import of another version of it would have
+/// left it: without the Dropbox connection, with a lookup table since removed, and "Get file"
+/// as it was then.
+async fn record_an_older_package(account: &Account, workspace: &Workspace, customer: &str) {
+    let spec = load_spec(&workspace.yaml());
+    let package = &spec.packages["files-sync"];
+    let mut assets: Vec<_> = package
+        .assets
+        .iter()
+        .filter(|asset| asset.key != "c:Dropbox")
+        .cloned()
+        .collect();
+    for asset in &mut assets {
+        if asset.key == "r:Get file" {
+            asset.digest = "AAAAAAAA".to_owned();
+        }
+    }
+    assets.push(embedctl::package::PackageAsset {
+        key: "p:Files Sync/countries.lookup_table.json".to_owned(),
+        digest: "BBBBBBBB".to_owned(),
+    });
+    assets.sort_by(|left, right| left.key.cmp(&right.key));
+    for (name, value) in
+        inventory::record_properties("files-sync", package.digest.as_str(), &assets)
+    {
+        account.record(customer, &name, &value).await;
+    }
+}
+
+#[test]
+fn package_changed_names_the_assets_added_changed_and_removed() {
+    let workspace = restartable_with_list_files_changed();
+    prepare(
+        &workspace,
+        quickstart_accounts().synced.clone(),
+        async |account| {
+            // The record was made for the package before "List files" changed.
+            let before = Workspace::copy_of("quickstart");
+            record_an_older_package(account, &before, "acme-001").await;
+        },
+    );
+    let document = check_scenario(
+        "package_changed_assets",
+        &workspace,
+        &[],
+        &[],
+        Expect { plan: 2, drift: 2 },
+    );
+    assert_eq!(
+        assets_of(&document, "acme-001"),
+        [
+            "recorded true",
+            "added connection Dropbox",
+            "changed recipe Get file",
+            "changed recipe List files",
+            "removed lookup_table Files Sync/countries.lookup_table.json",
+        ]
+    );
+    assert_eq!(
+        assets_of(&document, "globex-002"),
+        ["recorded true", "changed recipe List files"]
+    );
+}
+
+#[test]
+fn a_package_imported_without_a_record_of_its_assets_shows_only_its_digest() {
+    // The bundled account was set up by hand: `acme-001` has the package's digest recorded and
+    // no record of its assets.
+    let workspace = Workspace::copy_of("quickstart");
+    change_list_files(&workspace);
+    std::fs::copy(workspace.file("workato-state.json"), workspace.state())
+        .expect("a copy of the bundled account");
+    let text = workspace.plan("text", &[], &[]);
+    assert_eq!(text.code, 2, "{}", text.transcript());
+    assert!(
+        text.stdout.contains(
+            "        digest: \"sha256:2696d454d397\" → \"sha256:1d300403c5d2\"\n        assets: no record of them from the last import (an older embedctl, or by hand); only the digest tells\n"
+        ),
+        "{}",
+        text.stdout
+    );
+    let json = workspace.plan("json", &[], &[]);
+    let document: Value = serde_json::from_str(&json.stdout).expect("a JSON plan");
+    assert_eq!(assets_of(&document, "acme-001"), ["recorded false"]);
+}
+
+#[test]
+fn a_damaged_record_of_assets_is_no_record_never_nothing_changed() {
+    let workspace = restartable_with_list_files_changed();
+    // The record the synced account holds: of the package before "List files" changed.
+    let before = load_spec(&Workspace::copy_of("quickstart").yaml());
+    let package = &before.packages["files-sync"];
+    let record =
+        inventory::record_properties("files-sync", package.digest.as_str(), &package.assets);
+    assert_eq!(record.len(), 1, "the quick start's record is one part");
+    let (name, value) = record[0].clone();
+    prepare(
+        &workspace,
+        quickstart_accounts().synced.clone(),
+        async |account| {
+            // acme-001: garbage; globex-002: a record that says it has a second part it lacks.
+            account
+                .record("acme-001", &name, "a1.%%%|\u{0}\u{1b}[31m|€€€€€€€€€€")
+                .await;
+            account
+                .record("globex-002", &name, &value.replacen(".0.1|", ".0.2|", 1))
+                .await;
+        },
+    );
+    let json = workspace.plan("json", &[], &[]);
+    assert_eq!(json.code, 2, "{}", json.transcript());
+    let document: Value = serde_json::from_str(&json.stdout).expect("a JSON plan");
+    assert_eq!(assets_of(&document, "acme-001"), ["recorded false"]);
+    assert_eq!(assets_of(&document, "globex-002"), ["recorded false"]);
 }

@@ -38,6 +38,7 @@ fn change(
         after: after.into(),
         blocked_by: None,
         target: Target::default(),
+        assets: None,
     }
 }
 
