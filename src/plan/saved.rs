@@ -15,8 +15,8 @@ use crate::desired::{CredentialState, Desired};
 use crate::live::{Live, LiveCustomer};
 
 /// The format of saved plans; a plan saved in another format is refused with a clear message
-/// (version 2: changes carry a typed `subject` and `target`).
-pub const SAVED_FORMAT_VERSION: &str = "3";
+/// (version 2: changes carry a typed `subject` and `target`; version 4: `package_digests`).
+pub const SAVED_FORMAT_VERSION: &str = "4";
 
 /// The saved plan document.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -31,6 +31,9 @@ pub struct SavedPlan {
     pub file_digest: String,
     /// HMAC fingerprint of every credential the plan will send, by `<customer>/<manifest>.<connection>`.
     pub credential_fingerprints: BTreeMap<String, String>,
+    /// The digest of every manifest's package, by manifest key: the file names a package by its
+    /// path, so the file's digest alone does not notice a package edited after the plan.
+    pub package_digests: BTreeMap<String, String>,
     /// sha256 of the compared live fields of every customer with a change or a gate input,
     /// by external id (`absent` for a customer that does not exist yet).
     pub live_fingerprints: BTreeMap<String, String>,
@@ -79,6 +82,11 @@ pub fn save(
         base_url: base_url.to_owned(),
         file_digest: sha256_hex(file_bytes),
         credential_fingerprints,
+        package_digests: desired
+            .manifests
+            .iter()
+            .map(|(key, manifest)| (key.clone(), manifest.digest.clone()))
+            .collect(),
         live_fingerprints,
         plan: plan.clone(),
     }
@@ -152,6 +160,13 @@ pub fn check(saved: &SavedPlan, fresh: &Fresh<'_>) -> Result<(), String> {
     );
     if now.file_digest != saved.file_digest {
         problems.push(format!("`{}` changed since the plan", fresh.file_label));
+    }
+    for (manifest, digest) in &saved.package_digests {
+        if now.package_digests.get(manifest) != Some(digest) {
+            problems.push(format!(
+                "the package of manifest `{manifest}` changed since the plan"
+            ));
+        }
     }
     for (reference, fingerprint) in &saved.credential_fingerprints {
         if now.credential_fingerprints.get(reference) != Some(fingerprint) {

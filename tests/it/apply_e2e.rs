@@ -1229,6 +1229,56 @@ fn a_saved_plan_applies_and_then_is_stale() {
 }
 
 #[test]
+fn a_saved_plan_is_refused_when_its_package_changed_since() {
+    let sim = Served::start(&[]);
+    // The package sits beside the file, as in a repository; the file itself never changes.
+    let scenario = saved_plan_scenario();
+    let package = scenario.path("files-sync");
+    copy_tree(&quickstart_package(), &package);
+    let yaml = std::fs::read_to_string(&scenario.file)
+        .expect("read the scenario")
+        .replace(path_str(&quickstart_package()), "files-sync");
+    std::fs::write(&scenario.file, yaml).expect("point the file at the copy");
+    let env = [("PARTNER_KEY", "partner-key")];
+    let plan_file = scenario.path("p.json");
+    let plan_path = path_str(&plan_file);
+    let planned = sim.run(
+        scenario.dir(),
+        &["plan", "-f", scenario.file(), "--out", plan_path],
+        &env,
+    );
+    assert_eq!(planned.code, 0, "{}", planned.transcript());
+
+    // A recipe is edited after the review: the reviewed plan imports the old package.
+    let recipe = package.join("Files Sync").join("list_files.recipe.json");
+    let text = std::fs::read_to_string(&recipe).expect("read the recipe");
+    std::fs::write(
+        &recipe,
+        text.replacen('{', "{\"description\": \"edited\", ", 1),
+    )
+    .expect("edit the recipe");
+
+    let seen = sim.log().len();
+    let refused = sim.run(
+        scenario.dir(),
+        &["apply", plan_path, "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(refused.code, 1, "{}", refused.transcript());
+    assert!(
+        refused
+            .stderr
+            .contains("the package of manifest `files-sync` changed since the plan"),
+        "{}",
+        refused.transcript()
+    );
+    assert!(
+        sim.writes_after(seen).is_empty(),
+        "a refused plan writes nothing"
+    );
+}
+
+#[test]
 fn a_saved_plan_is_refused_when_the_account_changed_since() {
     let sim = Served::start(&[]);
     let scenario = saved_plan_scenario();
