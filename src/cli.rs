@@ -302,7 +302,7 @@ pub struct ValidateArgs {
 pub enum OutputFormat {
     /// For people: grouped by customer and phase, colour on a terminal.
     Text,
-    /// For machines: `format_version` 1.0, described by `schemas/plan.schema.json`.
+    /// For machines: `format_version` 1.1, described by `schemas/plan.schema.json`.
     Json,
     /// One pull-request comment, at most 65,000 characters.
     Markdown,

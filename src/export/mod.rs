@@ -664,6 +664,37 @@ fn manifest_of(
         .filter(|(_, (running, _))| *running)
         .map(|(name, _)| (*name).to_owned())
         .collect();
+    // `recipes:` means "running for every customer": a recipe someone stopped for some customers
+    // only would be started by the next apply. Say where, so that the user decides.
+    for name in &running {
+        let mut stopped: Vec<&str> = contributions
+            .iter()
+            .filter(|c| {
+                c.recipes
+                    .iter()
+                    .any(|recipe| recipe.name == *name && !recipe.running)
+            })
+            .filter_map(|c| customers.get(c.customer))
+            .filter_map(|customer| customer.external_id.as_deref())
+            .collect();
+        if stopped.is_empty() {
+            continue;
+        }
+        stopped.sort_unstable();
+        let shown = stopped.len().min(5);
+        let more = match stopped.len() - shown {
+            0 => String::new(),
+            left => format!(" and {left} more"),
+        };
+        notes.push(format!(
+            "`{key}`: recipe {name:?} runs for some customers but is stopped for {}{more}: exported as one that must run, so apply would start it there; remove it from `recipes:` if it was stopped on purpose",
+            stopped[..shown]
+                .iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let mut homes: Vec<&str> = contributions
         .iter()
         .filter_map(|c| c.home_assets_folder.as_deref())

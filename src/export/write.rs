@@ -133,7 +133,9 @@ pub fn variable_lines(variables: &[(String, String)], prefix: &str) -> String {
 }
 
 fn manifest_text(out: &mut String, manifest: &ExportedManifest) {
-    let _ = writeln!(out, "  {}:", manifest.key);
+    // Keys are quoted like every value: a key made from a name such as "Null" is `null`, which
+    // YAML reads as no key at all.
+    let _ = writeln!(out, "  {}:", quoted(&manifest.key));
     let _ = writeln!(
         out,
         "    # PLACEHOLDER: the package you deploy into {}",
@@ -165,7 +167,7 @@ fn manifest_text(out: &mut String, manifest: &ExportedManifest) {
 }
 
 fn connection_text(out: &mut String, key: &str, connection: &ExportedConnection) {
-    let _ = writeln!(out, "      {key}:");
+    let _ = writeln!(out, "      {}:", quoted(key));
     let _ = writeln!(out, "        name: {}", quoted(&connection.name));
     let _ = writeln!(out, "        provider: {}", quoted(&connection.provider));
     match &connection.kind {

@@ -85,7 +85,7 @@ pub fn plan_schema() -> String {
     description = "What `embedctl apply` would change in a Workato Embedded account, as written by `embedctl plan --format json`."
 )]
 struct PlanDocument<'a> {
-    /// The version of this format; `1.0`. A minor version adds fields, a major one changes them.
+    /// The version of this format; `1.1` (1.1 added `assets` to package changes). A minor version adds fields, a major one changes them.
     #[schemars(schema_with = "format_version_schema")]
     format_version: &'static str,
     /// The changes apply will make, by customer, then phase. Nothing in sync is listed.

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::apply_e2e::{customer_yaml, files_sync_manifest};
+use crate::apply_e2e::{copy_tree, customer_yaml, files_sync_manifest};
 use crate::context::{Outcome, repo_root, run};
 
 /// The only reasons a plan of an exported file may give for a change: the credentials it
@@ -176,8 +176,8 @@ fn quickstart_exports_what_it_applied() {
 fn multi_manifest_exports_what_it_applied() {
     let exported = example_round_trip("multi-manifest");
     // Both packages' folders, and the customer with an id that needs quoting.
-    assert!(exported.contains("  crm-sync:\n"), "{exported}");
-    assert!(exported.contains("  files-sync:\n"), "{exported}");
+    assert!(exported.contains("  \"crm-sync\":\n"), "{exported}");
+    assert!(exported.contains("  \"files-sync\":\n"), "{exported}");
     assert!(
         exported.contains("external_id: \"umbrella:eu/004\""),
         "{exported}"
@@ -254,7 +254,7 @@ fn an_account_made_by_hand_exports_to_a_valid_file() {
     std::fs::write(&state, text).expect("write the state");
 
     let (outcome, exported) = export(dir.path(), &state, &[]);
-    assert!(exported.contains("  files-sync:\n"), "{exported}");
+    assert!(exported.contains("  \"files-sync\":\n"), "{exported}");
     assert!(
         outcome
             .stderr
@@ -265,6 +265,111 @@ fn an_account_made_by_hand_exports_to_a_valid_file() {
     let adopted = adopt(dir.path(), &exported, &quickstart_packages());
     let validated = embedctl(dir.path(), &["validate", "-f", path_str(&adopted)], &[]);
     assert_eq!(validated.code, 0, "{}", validated.transcript());
+}
+
+/// The bundled quick start account with its objects renamed by `rename` (name → new name), and
+/// nothing an apply would have recorded (which would keep the old keys).
+fn renamed_quickstart_account(rename: &[(&str, &str)]) -> String {
+    let mut account: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("examples/quickstart/workato-state.json"))
+            .expect("the bundled state"),
+    )
+    .expect("state JSON");
+    for customer in account["customers"]
+        .as_object_mut()
+        .expect("customers")
+        .values_mut()
+    {
+        customer["properties"] = serde_json::json!({});
+        for collection in ["folders", "connections", "recipes"] {
+            let Some(objects) = customer[collection].as_object_mut() else {
+                continue;
+            };
+            for object in objects.values_mut() {
+                for (from, to) in rename {
+                    if object["name"] == *from {
+                        object["name"] = Value::from(*to);
+                    }
+                }
+            }
+        }
+    }
+    serde_json::to_string(&account).expect("JSON")
+}
+
+#[test]
+fn names_that_yaml_reads_as_other_things_export_to_a_valid_file() {
+    // A project named "Null" is the manifest key `null`, a connection named "Yes" the key `yes`:
+    // unquoted, YAML reads them as no key and as `true`.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("odd.json");
+    let account = renamed_quickstart_account(&[("Files Sync", "Null"), ("PartnerApp", "Yes")]);
+    std::fs::write(&state, account).expect("write the state");
+    let (_, exported) = export(dir.path(), &state, &[]);
+    assert!(exported.contains("  \"null\":\n"), "{exported}");
+    assert!(exported.contains("      \"yes\":\n"), "{exported}");
+    let packages = dir.path().join("packages");
+    copy_tree(
+        &quickstart_packages().join("files-sync"),
+        &packages.join("null"),
+    );
+    // The package the user points at has the connection under its new name too.
+    for entry in std::fs::read_dir(packages.join("null/Files Sync")).expect("the package") {
+        let path = entry.expect("an entry").path();
+        let text = std::fs::read_to_string(&path).expect("a package file");
+        std::fs::write(&path, text.replace("PartnerApp", "Yes")).expect("rename");
+    }
+    let adopted = adopt(dir.path(), &exported, &packages);
+    let validated = embedctl(dir.path(), &["validate", "-f", path_str(&adopted)], &[]);
+    assert_eq!(validated.code, 0, "{}", validated.transcript());
+}
+
+#[test]
+fn a_recipe_stopped_for_some_customers_only_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state.json");
+    std::fs::copy(
+        repo_root().join("examples/quickstart/workato-state.json"),
+        &state,
+    )
+    .expect("copy the bundled state");
+    let file = repo_root().join("examples/quickstart/embedctl.yaml");
+    apply(
+        dir.path(),
+        &file,
+        &state,
+        &[("ACME_PARTNER_API_KEY", CANARY)],
+    );
+    // Someone stops "List files" for globex-002 only.
+    let mut account: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("JSON");
+    for customer in account["customers"]
+        .as_object_mut()
+        .expect("customers")
+        .values_mut()
+    {
+        if customer["external_id"] != "globex-002" {
+            continue;
+        }
+        for recipe in customer["recipes"]
+            .as_object_mut()
+            .expect("recipes")
+            .values_mut()
+        {
+            if recipe["name"] == "List files" {
+                recipe["running"] = Value::Bool(false);
+            }
+        }
+    }
+    std::fs::write(&state, account.to_string()).expect("write the state");
+    let (outcome, _) = export(dir.path(), &state, &[]);
+    assert!(
+        outcome.stderr.contains(
+            "note: `files-sync`: recipe \"List files\" runs for some customers but is stopped for `globex-002`"
+        ),
+        "{}",
+        outcome.transcript()
+    );
 }
 
 #[test]
