@@ -235,19 +235,7 @@ fn fifty_customers_with_end_users_export_what_apply_made() {
 #[test]
 fn an_account_made_by_hand_exports_to_a_valid_file() {
     // The quick start's account, with nothing an apply would have recorded.
-    let mut account: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("examples/quickstart/workato-state.json"))
-            .expect("the bundled state"),
-    )
-    .expect("state JSON");
-    for customer in account["customers"]
-        .as_object_mut()
-        .expect("customers")
-        .values_mut()
-    {
-        customer["properties"] = serde_json::json!({});
-    }
-    let text = serde_json::to_string(&account).expect("JSON");
+    let text = renamed_quickstart_account(&[]);
     assert!(!text.contains("embedctl_"));
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("by-hand.json");
