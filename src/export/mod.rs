@@ -356,7 +356,74 @@ pub fn infer(account: &[AccountCustomer]) -> Export {
                 .collect(),
         });
     }
+    let refused = refused_values(&export);
+    export.notes.extend(refused);
     export
+}
+
+/// What Workato holds but the file refuses (an empty name, a value over the file's limits),
+/// written as it is: one note each, so that the user fixes them before `validate` stops at them.
+fn refused_values(export: &Export) -> Vec<String> {
+    use crate::desired_file::limits;
+    let mut notes = Vec::new();
+    let mut check = |what: String, value: &str, limit: usize| {
+        let length = value.chars().count();
+        if value.trim().is_empty() {
+            notes.push(format!(
+                "{what} is empty, which the file refuses: give it one"
+            ));
+        } else if length > limit {
+            notes.push(format!(
+                "{what} is {length} characters long, more than the file's {limit}: shorten it"
+            ));
+        }
+    };
+    for manifest in export.manifests.values() {
+        let at = format!("manifest `{}`", manifest.key);
+        check(
+            format!("the folder of {at}"),
+            &manifest.folder,
+            limits::NAME,
+        );
+        for (key, connection) in &manifest.connections {
+            check(
+                format!("the name of connection `{}.{key}`", manifest.key),
+                &connection.name,
+                limits::NAME,
+            );
+        }
+    }
+    for customer in &export.customers {
+        let at = format!("customer `{}`", customer.external_id);
+        check(
+            format!("the `external_id` of {at}"),
+            &customer.external_id,
+            limits::NAME,
+        );
+        check(format!("the name of {at}"), &customer.name, limits::NAME);
+        if let Some(email) = &customer.notification_email {
+            check(
+                format!("the notification email of {at}"),
+                email,
+                limits::EMAIL,
+            );
+        }
+        for user in &customer.runtime_users {
+            check(
+                format!("end user `{}` of {at}", user.id),
+                &user.id,
+                limits::NAME,
+            );
+            if let Some(name) = &user.name {
+                check(
+                    format!("the name of end user `{}` of {at}", user.id),
+                    name,
+                    limits::NAME,
+                );
+            }
+        }
+    }
+    notes
 }
 
 /// The names an end user's connections give them: from a plain connection, else from a

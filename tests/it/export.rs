@@ -313,6 +313,39 @@ fn names_that_yaml_reads_as_other_things_export_to_a_valid_file() {
 }
 
 #[test]
+fn values_the_file_refuses_are_named_on_stderr() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("odd.json");
+    let long_folder = "F".repeat(300);
+    let mut account: Value = serde_json::from_str(&renamed_quickstart_account(&[(
+        "Files Sync",
+        long_folder.as_str(),
+    )]))
+    .expect("JSON");
+    for customer in account["customers"]
+        .as_object_mut()
+        .expect("customers")
+        .values_mut()
+    {
+        if customer["external_id"] == "acme-001" {
+            customer["name"] = Value::from("   ");
+        }
+    }
+    std::fs::write(&state, account.to_string()).expect("write the state");
+    let (outcome, _) = export(dir.path(), &state, &[]);
+    for expected in [
+        "note: the name of customer `acme-001` is empty, which the file refuses: give it one",
+        "is 300 characters long, more than the file's 255: shorten it",
+    ] {
+        assert!(
+            outcome.stderr.contains(expected),
+            "{expected}\n{}",
+            outcome.transcript()
+        );
+    }
+}
+
+#[test]
 fn a_recipe_stopped_for_some_customers_only_is_named() {
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("state.json");
