@@ -50,7 +50,7 @@ Examples:
     Plan(PlanArgs),
     /// Make Workato match the file (a fresh plan), or apply exactly a saved plan.
     #[command(
-        after_help = "Exit codes: 0 every change made (blocked changes and end users still to authorize do not count); 1 error, a change failed, or a change was skipped because something it depends on failed or could not be checked (run apply again to continue); 4 stopped at --max-duration with nothing failed and work left (run apply again to continue).
+        after_help = "Exit codes: 0 every change made (blocked changes and end users still to authorize do not count); 1 error, a change failed, or a change was skipped because something it depends on failed or could not be checked (run apply again to continue); 4 stopped at --max-duration with nothing failed and work left (run apply again to continue); 130 interrupted (SIGINT or SIGTERM: the changes in flight finish, nothing else starts, `--sim` state is saved; a second signal stops at once) with nothing failed.
 
 Examples:
   # CI: apply exactly the plan that was reviewed (refused if anything changed since)
@@ -512,6 +512,9 @@ pub enum ExitStatus {
     PendingUsers,
     /// `apply --max-duration`: time was up with nothing failed and work left.
     Stopped,
+    /// `apply` was interrupted (SIGINT, SIGTERM) with nothing failed: it let the changes in
+    /// flight finish and started no other. 130, as a shell reports a command ended by SIGINT.
+    Interrupted,
 }
 
 impl ExitStatus {
@@ -523,6 +526,7 @@ impl ExitStatus {
             ExitStatus::Changes => 2,
             ExitStatus::PendingUsers => 3,
             ExitStatus::Stopped => 4,
+            ExitStatus::Interrupted => 130,
         }
     }
 }

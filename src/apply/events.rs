@@ -52,8 +52,9 @@ pub enum ApplyEvent {
     /// Work on a customer stopped for a reason that is not one change's (an internal error):
     /// every change of that customer counts as failed.
     CustomerFailed { customer: String, error: String },
-    /// `--max-duration` was reached: `left` changes were not started; the next run continues.
-    Stopped { left: usize },
+    /// `--max-duration` was reached, or the run was interrupted (SIGINT, SIGTERM): `left`
+    /// changes were not started; the next run continues.
+    Stopped { left: usize, because: StopCause },
     /// The run is over.
     Summary(ApplyOutcome),
 }
@@ -186,14 +187,28 @@ impl ApplyEvent {
             ApplyEvent::CustomerFailed { customer, error } => {
                 format!("{customer}: FAILED: {error}")
             }
-            ApplyEvent::Stopped { left } => format!(
-                "Stopped at --max-duration: {} not started; run apply again to continue (it \
-                 plans afresh and repeats nothing).",
+            ApplyEvent::Stopped { left, because } => format!(
+                "{}: {} not started; run apply again to continue (it plans afresh and repeats \
+                 nothing).",
+                match because {
+                    StopCause::MaxDuration => "Stopped at --max-duration",
+                    StopCause::Interrupted => "Interrupted",
+                },
                 crate::render::counted(*left as u64, "change", "changes")
             ),
             ApplyEvent::Summary(outcome) => outcome.line(),
         }
     }
+}
+
+/// Why a run stopped starting changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopCause {
+    /// `--max-duration` was reached.
+    MaxDuration,
+    /// A signal (SIGINT, SIGTERM) asked the run to stop.
+    Interrupted,
 }
 
 /// Why a change was not attempted.
@@ -217,8 +232,12 @@ pub struct ApplyOutcome {
     /// Changes blocked: by the plan, or by the phase-4 gate read live; they do not fail the run.
     pub blocked: usize,
     pub pending_users: usize,
-    /// Changes not started because `--max-duration` was reached (not a failure: exit 4).
+    /// Changes not started because `--max-duration` was reached (not a failure: exit 4), or the
+    /// run was interrupted (`stopped_by`).
     pub left: usize,
+    /// Why changes were left, when some were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<StopCause>,
     pub customers: Vec<CustomerOutcome>,
 }
 
@@ -242,7 +261,11 @@ impl ApplyOutcome {
     /// end users pending.`
     pub fn line(&self) -> String {
         let left = if self.left > 0 {
-            format!("; {} left (stopped at --max-duration)", self.left)
+            let cause = match self.stopped_by {
+                Some(StopCause::Interrupted) => "interrupted",
+                _ => "stopped at --max-duration",
+            };
+            format!("; {} left ({cause})", self.left)
         } else {
             String::new()
         };

@@ -12,6 +12,6 @@ mod progress;
 mod schedule;
 mod steps;
 
-pub use events::{ApplyEvent, ApplyOutcome, CustomerOutcome, SkipKind};
+pub use events::{ApplyEvent, ApplyOutcome, CustomerOutcome, SkipKind, StopCause};
 pub use progress::{PROGRESS_INTERVAL, Progress, Ticker};
 pub use schedule::{ApplyOptions, IMPORT_TIMEOUT, apply};

@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use super::events::{ApplyEvent, ApplyOutcome, CustomerOutcome};
+use super::events::{ApplyEvent, ApplyOutcome, CustomerOutcome, StopCause};
 use super::gate::{Gate, check_gate};
 use super::steps::{CustomerState, desired_connection, execute, flush_properties};
 use crate::credentials::ConnectionInput;
@@ -40,6 +41,25 @@ pub struct ApplyOptions {
     pub on_event: Arc<dyn Fn(&ApplyEvent) + Send + Sync>,
     /// `--max-duration`: no change starts after this; the ones in flight finish.
     pub deadline: Option<tokio::time::Instant>,
+    /// Set when the run is interrupted (SIGINT, SIGTERM): as at the deadline, no change starts
+    /// any more and the ones in flight finish.
+    pub interrupted: Arc<AtomicBool>,
+}
+
+impl ApplyOptions {
+    /// Why no change may start any more, if so.
+    fn stop_cause(&self) -> Option<StopCause> {
+        if self.interrupted.load(Ordering::Relaxed) {
+            Some(StopCause::Interrupted)
+        } else if self
+            .deadline
+            .is_some_and(|deadline| tokio::time::Instant::now() >= deadline)
+        {
+            Some(StopCause::MaxDuration)
+        } else {
+            None
+        }
+    }
 }
 
 /// Runs the plan's changes against Workato and reports the outcome.
@@ -138,7 +158,16 @@ pub async fn apply(client: &Client, plan: Plan, options: ApplyOptions) -> ApplyO
         outcome.left += customer.left;
     }
     if outcome.left > 0 {
-        (options.on_event)(&ApplyEvent::Stopped { left: outcome.left });
+        let because = if options.interrupted.load(Ordering::Relaxed) {
+            StopCause::Interrupted
+        } else {
+            StopCause::MaxDuration
+        };
+        outcome.stopped_by = Some(because);
+        (options.on_event)(&ApplyEvent::Stopped {
+            left: outcome.left,
+            because,
+        });
     }
     outcome.customers = customers.into_values().collect();
     (options.on_event)(&ApplyEvent::Summary(outcome.clone()));
@@ -327,11 +356,9 @@ async fn run_customer(
     let emit = |event: ApplyEvent| (options.on_event)(&event);
     let customer = run.outcome.customer.clone();
     for change in changes {
-        if options
-            .deadline
-            .is_some_and(|deadline| tokio::time::Instant::now() >= deadline)
-        {
-            // Time is up: nothing new starts; the next run plans afresh and continues.
+        if options.stop_cause().is_some() {
+            // Time is up, or the run was interrupted: nothing new starts; the next run plans
+            // afresh and continues.
             run.outcome.left += 1;
             continue;
         }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::apply::{ApplyEvent, ApplyOptions, IMPORT_TIMEOUT, Progress, Ticker, apply};
@@ -30,6 +31,11 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
             "`--refresh-credentials` cannot be combined with a saved plan: a saved plan is applied \
              exactly as it was reviewed; run `embedctl apply --refresh-credentials` without one",
         );
+    }
+    if let Some(state) = &args.target.sim
+        && let Err(message) = super::check_state_writable(state)
+    {
+        return super::fail(&message);
     }
     let saved = match &args.saved_plan {
         Some(path) => match load_saved(path) {
@@ -167,8 +173,11 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         }
     });
     let simulated = args.target.sim.is_some();
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn(watch_interrupts(Arc::clone(&interrupted)));
     let options = ApplyOptions {
         deadline,
+        interrupted: Arc::clone(&interrupted),
         // Taken, not copied: a fleet's file is large, and nothing below needs it again.
         desired: std::mem::take(&mut observed.desired),
         inputs,
@@ -189,6 +198,7 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
     // What was read is not needed any more: apply reads again what it needs.
     observed.live = crate::live::Live::default();
     let outcome = apply(&observed.client, plan, options).await;
+    watcher.abort();
     drop(ticker);
     if let (Some(path), Some(running)) = (&args.target.sim, &observed.simulator) {
         // Saved also after a partial failure: the simulated account is what it is.
@@ -200,11 +210,28 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
     observed.finish().await;
     if outcome.is_failure() {
         ExitStatus::Failure
+    } else if outcome.left > 0 && interrupted.load(Ordering::Relaxed) {
+        ExitStatus::Interrupted
     } else if outcome.left > 0 {
         ExitStatus::Stopped
     } else {
         ExitStatus::Success
     }
+}
+
+/// While apply runs: the first SIGINT or SIGTERM (Ctrl-C, a cancelled CI job) stops it the way
+/// `--max-duration` does, so that what was done is recorded (and `--sim` state saved); a second
+/// one ends the process at once.
+async fn watch_interrupts(interrupted: Arc<AtomicBool>) {
+    super::interrupt_signal().await;
+    interrupted.store(true, Ordering::Relaxed);
+    eprint_line(
+        "Interrupted: no new change starts; the ones in flight finish. Interrupt again to stop at \
+         once.",
+    );
+    super::interrupt_signal().await;
+    eprint_line("Interrupted again: stopping at once.");
+    std::process::exit(i32::from(ExitStatus::Interrupted.code()));
 }
 
 /// A line on stderr that does not tear the progress bar.

@@ -35,6 +35,12 @@ async fn execute(args: &LinksArgs) -> ExitStatus {
         need_all_credentials: false,
     };
     // Everything the user can get wrong is checked before the first request.
+    if args.create_missing
+        && let Some(state) = &args.target.sim
+        && let Err(message) = super::check_state_writable(state)
+    {
+        return super::fail(&message);
+    }
     let prepared = match prepare(&options) {
         Ok(prepared) => prepared,
         Err(Stop(message)) => return super::fail(&message),
@@ -338,6 +344,7 @@ async fn create_missing(args: &LinksArgs, observed: &mut Observed) -> Result<Cre
     };
     let options = ApplyOptions {
         deadline: None,
+        interrupted: Default::default(),
         desired: observed.desired.clone(),
         // Runtime connections are created as shells: no credentials are sent.
         inputs: BTreeMap::new(),

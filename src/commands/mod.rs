@@ -110,6 +110,67 @@ pub(crate) fn write_atomically(
     std::fs::rename(&temporary, path)
 }
 
+/// For a command that saves the `--sim` state when it is done (`apply`, `links --create-missing`):
+/// refuses, before any request, a state path the command could not write at the end, so that no
+/// run does all its work and then loses it.
+pub(crate) fn check_state_writable(path: &std::path::Path) -> Result<(), String> {
+    let shown = path.display();
+    if path.is_dir() {
+        return Err(format!("`--sim {shown}` is a folder, not a state file"));
+    }
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(format!(
+            "`--sim {shown}`: the folder `{}` does not exist, so the simulated account could not be saved",
+            folder.display()
+        ));
+    }
+    // The state is written atomically, through a new file beside it: try one.
+    let probe = folder.join(format!(".embedctl-write-check-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(error) => Err(format!(
+            "`--sim {shown}`: cannot write in `{}` ({}), so the simulated account could not be saved",
+            folder.display(),
+            crate::desired_file::io_reason(&error)
+        )),
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub(crate) async fn interrupt_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
 #[cfg(test)]
 mod file_title_tests {
     use std::path::Path;

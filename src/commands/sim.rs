@@ -65,7 +65,7 @@ async fn run(args: &SimServeArgs) -> ExitStatus {
     eprintln!(
         "embedctl simulator listening on http://{address}/api (any bearer token; test routes under http://{address}/__sim/); Ctrl-C to stop"
     );
-    if let Err(error) = simulator.serve(listener, shutdown_signal()).await {
+    if let Err(error) = simulator.serve(listener, super::interrupt_signal()).await {
         eprintln!("error: the simulator stopped: {error}");
         return ExitStatus::Failure;
     }
@@ -77,28 +77,4 @@ async fn run(args: &SimServeArgs) -> ExitStatus {
         eprintln!("saved the simulator state to `{}`", path.display());
     }
     ExitStatus::Success
-}
-
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
 }

@@ -1984,6 +1984,7 @@ async fn apply_planned(
     }
     let mut options = embedctl::apply::ApplyOptions {
         deadline: None,
+        interrupted: Default::default(),
         desired,
         inputs,
         fingerprint_key: "k".to_owned(),

@@ -295,3 +295,129 @@ fn the_calls_of_a_fleet_are_exactly_these() {
         ])
     );
 }
+
+/// Reads `apply --format json` events from `stdout` until one matches `wanted`.
+fn wait_for_event(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> Vec<serde_json::Value> {
+    let mut seen = Vec::new();
+    for line in lines {
+        let Ok(line) = line else { break };
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        let found = wanted(&event);
+        seen.push(event);
+        if found {
+            return seen;
+        }
+    }
+    panic!("apply ended before the awaited event: {seen:#?}");
+}
+
+#[test]
+fn an_interrupted_apply_finishes_what_is_in_flight_saves_and_the_next_run_continues() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let scenario = Scenario::new(&customer_with_users(20));
+    let state = scenario.path("state.json");
+    let state_arg = state.to_str().expect("UTF-8 path");
+    // At Workato's own limits (x1) the 40 end-user connections take 40 s: plenty of time to
+    // interrupt the run after its first one.
+    let args = [
+        "apply",
+        "-f",
+        scenario.file(),
+        "--sim",
+        state_arg,
+        "--auto-approve",
+        "--format",
+        "json",
+    ];
+    let slow = [ENV[0], ("EMBEDCTL_TIME_SCALE", "1")];
+    let mut child = crate::context::command(scenario.dir(), &args, &slow)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("embedctl starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    wait_for_event(&mut lines, |event| {
+        event["event"] == "change_done" && event["kind"] == "runtime_connection"
+    });
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let rest: Vec<serde_json::Value> = lines
+        .map_while(Result::ok)
+        .filter_map(|line| serde_json::from_str(&line).ok())
+        .collect();
+    let output = child.wait_with_output().expect("apply ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("Interrupted: no new change starts"),
+        "{stderr}"
+    );
+    let stopped = rest
+        .iter()
+        .find(|event| event["event"] == "stopped")
+        .unwrap_or_else(|| panic!("no stopped event: {rest:#?}"));
+    assert_eq!(stopped["because"], "interrupted");
+    assert!(stopped["left"].as_u64().unwrap_or(0) > 0, "{stopped}");
+
+    // What was done before the interruption was saved: the next run only continues.
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).expect("the state was saved"))
+            .expect("state JSON");
+    assert_no_duplicates(&saved);
+    let fast = [ENV[0], ("EMBEDCTL_TIME_SCALE", "1000000")];
+    let again = crate::context::run(scenario.dir(), &args[..6], &fast);
+    assert_eq!(again.code, 0, "{}", again.transcript());
+    assert!(
+        again.stdout.contains("create runtime connection")
+            && !again.stdout.contains("create customer"),
+        "the customer made before the interruption was kept, and only the rest is done:\n{}",
+        again.transcript()
+    );
+    let plan = crate::context::run(
+        scenario.dir(),
+        &["plan", "-f", scenario.file(), "--sim", state_arg],
+        &fast,
+    );
+    assert_converged(&plan);
+}
+
+#[test]
+fn apply_refuses_a_sim_state_it_could_not_save_before_doing_anything() {
+    let scenario = Scenario::new(&customer_with_users(1));
+    let outcome = crate::context::run(
+        scenario.dir(),
+        &[
+            "apply",
+            "-f",
+            scenario.file(),
+            "--sim",
+            "no-such-folder/state.json",
+            "--auto-approve",
+        ],
+        &ENV,
+    );
+    assert_eq!(outcome.code, 1, "{}", outcome.transcript());
+    assert!(
+        outcome.stderr.contains(
+            "`--sim no-such-folder/state.json`: the folder `no-such-folder` does not exist"
+        ),
+        "{}",
+        outcome.transcript()
+    );
+    assert!(
+        !outcome.stderr.contains("Apply:"),
+        "{}",
+        outcome.transcript()
+    );
+}
