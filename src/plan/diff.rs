@@ -672,6 +672,13 @@ impl<'a> CustomerDiff<'a> {
                         ));
                         Ok(())
                     } else {
+                        // Said now, not first at `plan --out` or `apply`, which need them.
+                        self.plan.notes.push(Note::customer(
+                            &self.customer.external_id,
+                            format!(
+                                "credentials of `{reference}` are not known yet ({why}); `plan --out` and `apply` need them"
+                            ),
+                        ));
                         let after = "(known at apply)".to_owned();
                         self.plan_authorize(subject.clone(), recorded.as_deref(), after, &target);
                         Ok(())

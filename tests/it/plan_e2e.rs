@@ -194,6 +194,14 @@ fn plan_out_needs_every_secret() {
         "{}",
         plain.stdout
     );
+    // ... and it says now what `plan --out` and `apply` will ask for.
+    assert!(
+        plain.stdout.contains(
+            "credentials of `files-sync.partner_app` are not known yet (`CANARY_VAR` is not set); `plan --out` and `apply` need them"
+        ),
+        "{}",
+        plain.stdout
+    );
 
     let saved = workspace.run(
         &[
