@@ -58,6 +58,19 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
     if let Some(saved) = &saved
         && let Err(message) = check_saved(saved, &observed, args)
     {
+        if in_effect(saved, &observed, args) {
+            eprint_line(&format!(
+                "Nothing to apply: `{}` is already in effect. Workato matches the file, which is \
+                 the one the plan was made from (it was applied before, or the same changes were \
+                 made since).",
+                args.saved_plan
+                    .as_deref()
+                    .map(|path| path.display().to_string())
+                    .unwrap_or_default()
+            ));
+            observed.finish().await;
+            return ExitStatus::Success;
+        }
         // It quotes live values that moved since the plan.
         let message = observed.client.secrets().redact(&message);
         observed.finish().await;
@@ -316,21 +329,33 @@ fn load_saved(path: &std::path::Path) -> Result<SavedPlan, String> {
 
 /// Refuses a saved plan that no longer describes reality (`plan::saved::check`).
 fn check_saved(saved: &SavedPlan, observed: &Observed, args: &ApplyArgs) -> Result<(), String> {
+    let file_label = args.file.display().to_string();
+    crate::plan::saved::check(saved, &fresh_of(observed, args, &file_label))
+}
+
+/// Whether the saved plan's work is done already (`saved::in_effect`).
+fn in_effect(saved: &SavedPlan, observed: &Observed, args: &ApplyArgs) -> bool {
+    let file_label = args.file.display().to_string();
+    crate::plan::saved::in_effect(saved, &fresh_of(observed, args, &file_label))
+}
+
+/// What a saved plan is checked against: this run's fresh plan.
+fn fresh_of<'a>(
+    observed: &'a Observed,
+    args: &ApplyArgs,
+    file_label: &'a str,
+) -> crate::plan::saved::Fresh<'a> {
     let now_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
-    let file_label = args.file.display().to_string();
-    crate::plan::saved::check(
-        saved,
-        &crate::plan::saved::Fresh {
-            plan: &observed.plan,
-            desired: &observed.desired,
-            live: &observed.live,
-            target_label: &observed.target_label,
-            file_bytes: &observed.file_bytes,
-            file_label: &file_label,
-            now_unix,
-            max_age_hours: args.max_age,
-        },
-    )
+    crate::plan::saved::Fresh {
+        plan: &observed.plan,
+        desired: &observed.desired,
+        live: &observed.live,
+        target_label: &observed.target_label,
+        file_bytes: &observed.file_bytes,
+        file_label,
+        now_unix,
+        max_age_hours: args.max_age,
+    }
 }

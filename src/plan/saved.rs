@@ -259,6 +259,23 @@ pub fn check(saved: &SavedPlan, fresh: &Fresh<'_>) -> Result<(), String> {
     Err(message)
 }
 
+/// Whether what a saved plan was made for is already in effect: the same account, the same file
+/// and packages, and a fresh plan with nothing to write. A plan applied once, then applied again
+/// (a CI job run twice), is refused by `check` because its changes are no longer planned; this
+/// tells that case apart, where there is nothing to do rather than something to review.
+pub fn in_effect(saved: &SavedPlan, fresh: &Fresh<'_>) -> bool {
+    let packages: BTreeMap<String, String> = fresh
+        .desired
+        .manifests
+        .iter()
+        .map(|(key, manifest)| (key.clone(), manifest.digest.clone()))
+        .collect();
+    fresh.plan.changes.is_empty()
+        && saved.base_url == fresh.target_label
+        && saved.file_digest == sha256_hex(fresh.file_bytes)
+        && saved.package_digests == packages
+}
+
 /// Whether two changes do the same thing: the same subject, action, reason and target (the
 /// fields shown as `before`/`after` are compared through the live fingerprints).
 fn same_work(then: &Change, now: &Change) -> bool {

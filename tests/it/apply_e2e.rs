@@ -1173,7 +1173,7 @@ fn saved_plan_scenario() -> Scenario {
 }
 
 #[test]
-fn a_saved_plan_applies_and_then_is_stale() {
+fn a_saved_plan_applies_then_is_in_effect_then_stale_once_the_file_changes() {
     let sim = Served::start(&[]);
     let scenario = saved_plan_scenario();
     let env = [("PARTNER_KEY", "partner-key")];
@@ -1201,31 +1201,59 @@ fn a_saved_plan_applies_and_then_is_stale() {
     let plan = sim.run(scenario.dir(), &["plan", "-f", scenario.file()], &env);
     assert_converged(&plan);
 
-    // The same plan again: everything it planned is done now.
+    // The same plan again (a CI job run twice): everything it planned is done, the file is the
+    // same, so there is nothing to do rather than something to review.
     let seen = sim.log().len();
     let again = sim.run(
         scenario.dir(),
         &["apply", plan_path, "-f", scenario.file(), "--auto-approve"],
         &env,
     );
-    assert_eq!(again.code, 1, "{}", again.transcript());
+    assert_eq!(again.code, 0, "{}", again.transcript());
     assert!(
-        again.stderr.contains("refusing the saved plan"),
+        again.stderr.contains("Nothing to apply: `")
+            && again.stderr.contains("is already in effect"),
         "{}",
         again.transcript()
     );
+    assert!(sim.writes_after(seen).is_empty(), "nothing is written");
+
+    // Once the file changes, the old plan is refused, saying what changed.
+    let edited = std::fs::read_to_string(&scenario.file).expect("read the file") + "# edited\n";
+    std::fs::write(&scenario.file, edited).expect("edit the file");
+    let stale = sim.run(
+        scenario.dir(),
+        &["apply", plan_path, "-f", scenario.file(), "--auto-approve"],
+        &env,
+    );
+    assert_eq!(stale.code, 1, "{}", stale.transcript());
     assert!(
-        again
+        stale.stderr.contains("refusing the saved plan"),
+        "{}",
+        stale.transcript()
+    );
+    assert!(
+        stale
             .stderr
             .contains("no longer planned: acme-001 create customer acme-001"),
         "the refusal says what changed:\n{}",
-        again.transcript()
+        stale.transcript()
     );
     assert!(
         sim.writes_after(seen).is_empty(),
         "a refused plan writes nothing"
     );
-    insta::assert_snapshot!(again.stderr);
+    let mut settings = insta::Settings::clone_current();
+    for dir in [scenario.dir().to_path_buf()]
+        .into_iter()
+        .chain(scenario.dir().canonicalize().ok())
+    {
+        settings.add_filter(
+            &crate::plan_scenarios::regex_literal(&dir.display().to_string()),
+            "[TMP]",
+        );
+    }
+    settings.bind(|| insta::assert_snapshot!(stale.stderr));
 }
 
 #[test]
