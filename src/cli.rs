@@ -377,7 +377,7 @@ pub enum ApplyFormat {
     /// failure, skip and block, a progress line every 10 s and the summary).
     Text,
     /// One JSON event per line (`apply_start`, `change_start`, `change_done`, `change_failed`,
-    /// `change_skipped`, `gate_blocked`, `customer_failed`, `summary`).
+    /// `change_skipped`, `gate_blocked`, `customer_failed`, `stopped`, `summary`).
     Json,
 }
 

@@ -239,3 +239,51 @@ fn man_help() {
     let outcome = run_in(&repo_root(), &["man", "--help"]);
     insta::assert_snapshot!(outcome.transcript());
 }
+
+/// The event names in the first `(`…`)` after `lead` in `text`, whitespace folded: `apply_start`,
+/// `change_start`… as the list gives them.
+fn listed_events(text: &str, lead: &str) -> Vec<String> {
+    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let list = folded
+        .split_once(lead)
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(list, _)| list)
+        .unwrap_or_default();
+    list.split(", ")
+        .map(|name| name.trim_matches('`').to_owned())
+        .collect()
+}
+
+#[test]
+fn apply_json_events_are_listed_alike_in_help_readme_and_docs() {
+    let events: Vec<String> = embedctl::apply::ApplyEvent::NAMES
+        .iter()
+        .map(|name| (*name).to_owned())
+        .collect();
+    let help = run_in(&repo_root(), &["apply", "--help"]);
+    assert_eq!(help.code, 0, "{}", help.transcript());
+    assert_eq!(
+        listed_events(&help.stdout, "One JSON event per line ("),
+        events,
+        "{}",
+        help.stdout
+    );
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    assert_eq!(
+        listed_events(&readme, "one JSON event per line ("),
+        events,
+        "README.md"
+    );
+    // docs/plan-json.md: one table row per event, `| `name` | fields | when |`.
+    let docs =
+        std::fs::read_to_string(repo_root().join("docs/plan-json.md")).expect("docs/plan-json.md");
+    let rows: Vec<String> = docs
+        .split_once("| `event` | fields | when |\n|---|---|---|\n")
+        .map(|(_, rest)| rest.split("\n\n").next().unwrap_or_default())
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|row| row.strip_prefix("| `")?.split_once('`'))
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    assert_eq!(rows, events, "docs/plan-json.md");
+}
