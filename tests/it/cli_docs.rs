@@ -72,6 +72,64 @@ fn every_help_lists_its_exit_codes_and_an_example() {
     assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
 
+/// The clap command at `path` below `embedctl` (itself for an empty path).
+fn command_at(path: &[String]) -> clap::Command {
+    let mut command = embedctl::cli::Cli::command();
+    for name in path {
+        command = command
+            .find_subcommand(name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no command {name:?} in {path:?}"));
+    }
+    command
+}
+
+#[test]
+fn every_help_example_line_is_printed_as_written_so_it_can_be_copied() {
+    // clap wraps `--help` to the terminal (100 columns here: the tests clear `COLUMNS`); an
+    // example line wrapped after `--sim` pastes as a command missing its value. Each line of
+    // every example must come out whole, and a long one is continued with ` \`.
+    let mut paths = command_paths();
+    paths.push(Vec::new());
+    let mut broken = Vec::new();
+    for path in &paths {
+        let command = command_at(path);
+        let after = command
+            .get_after_help()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let examples = after.split("Examples:\n").nth(1).unwrap_or_default();
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let outcome = run_in(&repo_root(), &args);
+        assert_eq!(outcome.code, 0, "{args:?}\n{}", outcome.transcript());
+        let printed: Vec<&str> = outcome.stdout.lines().collect();
+        let lines: Vec<&str> = examples.lines().collect();
+        for (index, line) in lines.iter().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            if !printed.contains(line) {
+                broken.push(format!(
+                    "`embedctl {} --help` wraps {line:?}",
+                    path.join(" ")
+                ));
+            }
+            if line.ends_with(" \\")
+                && lines
+                    .get(index + 1)
+                    .is_none_or(|next| next.trim().is_empty())
+            {
+                broken.push(format!(
+                    "`embedctl {} --help`: {line:?} continues on no line",
+                    path.join(" ")
+                ));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
 /// The leaf commands and groups a completion script must offer.
 fn subcommand_names() -> Vec<String> {
     let mut names: Vec<String> = command_paths()
