@@ -16,7 +16,8 @@ use clap::{Parser, Subcommand};
 Examples:
   # check the bundled example, then see what apply would change in a simulated account
   embedctl validate -f examples/quickstart/embedctl.yaml
-  embedctl plan -f examples/quickstart/embedctl.yaml --sim examples/quickstart/workato-state.json"
+  embedctl plan -f examples/quickstart/embedctl.yaml \\
+    --sim examples/quickstart/workato-state.json"
 )]
 pub struct Cli {
     /// The command to run.
@@ -77,10 +78,12 @@ Each link carries a token meant for one use: make links when the page that shows
 
 Examples:
   # every end user of acme-001 who still has to connect, as JSON for your backend
-  WORKATO_JWT_PRIVATE_KEY=./jwt-private.pem embedctl links --customer acme-001 --format json
+  WORKATO_JWT_PRIVATE_KEY=./jwt-private.pem \\
+    embedctl links --customer acme-001 --format json
 
   # one end user, creating their missing connections first
-  embedctl links --customer acme-001 --user user-a --create-missing --origin https://app.example.com"
+  embedctl links --customer acme-001 --user user-a --create-missing \\
+    --origin https://app.example.com"
     )]
     Links(LinksArgs),
     /// Write a desired-state file from a live account, to adopt embedctl on it.
@@ -94,7 +97,8 @@ Examples:
   embedctl export --out embedctl.yaml && embedctl validate
 
   # two customers of the bundled simulated account
-  embedctl export --customer acme-001 --customer legacy-pilot --sim examples/quickstart/workato-state.json"
+  embedctl export --customer acme-001 --customer legacy-pilot \\
+    --sim examples/quickstart/workato-state.json"
     )]
     Export(ExportArgs),
     /// Print the JSON Schema of the desired-state file.
@@ -377,7 +381,7 @@ pub enum ApplyFormat {
     /// failure, skip and block, a progress line every 10 s and the summary).
     Text,
     /// One JSON event per line (`apply_start`, `change_start`, `change_done`, `change_failed`,
-    /// `change_skipped`, `gate_blocked`, `customer_failed`, `summary`).
+    /// `change_skipped`, `gate_blocked`, `customer_failed`, `stopped`, `summary`).
     Json,
 }
 

@@ -83,6 +83,19 @@ impl LiveConnection {
     }
 }
 
+/// Connectors whose connections only OAuth authorizes: `input` fields alone never connect them,
+/// only an `oauth_token_pair` or an end user in the connection widget. The simulator refuses
+/// them `input` (docs/simulator.md); `export` says so of such a connection no customer has
+/// authorized.
+pub const OAUTH_ONLY_PROVIDERS: &[&str] = &[
+    "dropbox",
+    "google_drive",
+    "box",
+    "salesforce",
+    "slack",
+    "hubspot",
+];
+
 /// A recipe.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LiveRecipe {

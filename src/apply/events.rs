@@ -60,6 +60,36 @@ pub enum ApplyEvent {
 }
 
 impl ApplyEvent {
+    /// Every event's name (its `event` field), in the order a run may print them: what
+    /// `apply --help`, the README and docs/plan-json.md list.
+    pub const NAMES: &'static [&'static str] = &[
+        "apply_start",
+        "change_start",
+        "change_done",
+        "change_failed",
+        "change_skipped",
+        "gate_blocked",
+        "customer_failed",
+        "stopped",
+        "summary",
+    ];
+
+    /// The event's name, as its `event` field says it. A new event fails to compile here until
+    /// it is named, and the test below until `NAMES` lists it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ApplyEvent::ApplyStart { .. } => "apply_start",
+            ApplyEvent::ChangeStart { .. } => "change_start",
+            ApplyEvent::ChangeDone { .. } => "change_done",
+            ApplyEvent::ChangeFailed { .. } => "change_failed",
+            ApplyEvent::ChangeSkipped { .. } => "change_skipped",
+            ApplyEvent::GateBlocked { .. } => "gate_blocked",
+            ApplyEvent::CustomerFailed { .. } => "customer_failed",
+            ApplyEvent::Stopped { .. } => "stopped",
+            ApplyEvent::Summary(_) => "summary",
+        }
+    }
+
     pub(crate) fn start_of(change: &Change) -> Self {
         ApplyEvent::ChangeStart {
             customer: change.customer.clone(),
@@ -280,5 +310,69 @@ impl ApplyOutcome {
     /// skipped because something it depends on failed or could not be checked.
     pub fn is_failure(&self) -> bool {
         self.failed > 0 || self.skipped > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_event_fields_of_every_event() {
+        let text = || "x".to_owned();
+        let every = [
+            ApplyEvent::ApplyStart {
+                customers: 1,
+                changes: 1,
+            },
+            ApplyEvent::ChangeStart {
+                customer: text(),
+                phase: 1,
+                action: text(),
+                kind: text(),
+                key: text(),
+            },
+            ApplyEvent::ChangeDone {
+                customer: text(),
+                phase: 1,
+                action: text(),
+                kind: text(),
+                key: text(),
+            },
+            ApplyEvent::ChangeFailed {
+                customer: text(),
+                phase: 1,
+                action: text(),
+                kind: text(),
+                key: text(),
+                error: text(),
+            },
+            ApplyEvent::ChangeSkipped {
+                customer: text(),
+                phase: 1,
+                key: text(),
+                because: SkipKind::GateClosed,
+                cause: text(),
+            },
+            ApplyEvent::GateBlocked {
+                customer: text(),
+                reason: text(),
+            },
+            ApplyEvent::CustomerFailed {
+                customer: text(),
+                error: text(),
+            },
+            ApplyEvent::Stopped { left: 1 },
+            ApplyEvent::Summary(ApplyOutcome::default()),
+        ];
+        let fields: Vec<String> = every
+            .iter()
+            .map(|event| {
+                let json = serde_json::to_value(event).unwrap_or_default();
+                assert_eq!(json["event"], event.name(), "{json}");
+                event.name().to_owned()
+            })
+            .collect();
+        assert_eq!(fields, ApplyEvent::NAMES);
     }
 }

@@ -11,7 +11,7 @@ use crate::cli::{ApplyArgs, ApplyFormat, ExitStatus};
 use crate::credentials::ConnectionInput;
 use crate::desired::Desired;
 use crate::plan::{Action, Plan, Reason, Subject, budget_of, saved::SavedPlan};
-use crate::render::{self, Format, RenderContext};
+use crate::render::{self, Command, Format, RenderContext};
 
 use super::session::{Observed, RunOptions, Stop, observe_and_diff};
 
@@ -89,6 +89,7 @@ async fn execute(args: &ApplyArgs) -> ExitStatus {
         let context = RenderContext {
             color: super::stdout_has_color(),
             title: args.file.display().to_string(),
+            command: Command::Plan,
             observed_calls: observed.live.calls.clone(),
             listing: args.listing.listing(),
         };

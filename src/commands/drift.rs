@@ -7,7 +7,7 @@ use std::io::Write;
 
 use crate::cli::{DriftArgs, ExitStatus, OutputFormat};
 use crate::render::drift::{self, DriftClass};
-use crate::render::{self, RenderContext};
+use crate::render::{self, Command, RenderContext};
 
 use super::session::{RunOptions, Stop, observe_and_diff};
 
@@ -45,6 +45,7 @@ async fn execute(args: &DriftArgs) -> ExitStatus {
             let context = RenderContext {
                 color: false,
                 title: args.file.display().to_string(),
+                command: Command::Drift,
                 observed_calls: observed.live.calls.clone(),
                 listing: args.listing.listing(),
             };
@@ -53,7 +54,8 @@ async fn execute(args: &DriftArgs) -> ExitStatus {
         OutputFormat::Markdown => {
             let context = RenderContext {
                 color: false,
-                title: format!("Drift of {}", super::file_title(&args.file)),
+                title: super::file_title(&args.file),
+                command: Command::Drift,
                 observed_calls: observed.live.calls.clone(),
                 listing: args.listing.listing(),
             };

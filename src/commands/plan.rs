@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::cli::{ExitStatus, OutputFormat, PlanArgs};
 use crate::plan::saved;
-use crate::render::{self, Format, RenderContext};
+use crate::render::{self, Command, Format, RenderContext};
 
 use super::session::{RunOptions, Stop, observe_and_diff};
 
@@ -28,6 +28,7 @@ async fn execute(args: &PlanArgs) -> ExitStatus {
     let context = RenderContext {
         color: super::stdout_has_color() && args.format == OutputFormat::Text,
         title: super::file_title(&args.file),
+        command: Command::Plan,
         observed_calls: observed.live.calls.clone(),
         listing: args.listing.listing(),
     };

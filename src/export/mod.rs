@@ -10,7 +10,8 @@
 //!   connection of the same connector whose name, followed by ` - `, is its longest prefix, as
 //!   `diff` owns them; that connection is then a runtime user connection, its recipe functions
 //!   the recipe functions a name ends with (`<name> - <user> - <function>`), and every other
-//!   connection a default connection with a credential placeholder;
+//!   connection a default connection with a credential placeholder (noted when no customer has
+//!   it authorized: its end users may be the ones to connect it);
 //! - the end users from those connections' names (`<name> - <user>`).
 //!
 //! `write` prints the file. Nothing read is a secret: Workato returns no credential.
@@ -20,7 +21,7 @@ pub mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::live::{LiveConnection, LiveRecipe, property};
+use crate::live::{LiveConnection, LiveRecipe, OAUTH_ONLY_PROVIDERS, property};
 use crate::package::custom_slug;
 
 pub use read::{AccountCustomer, ReadError, read_account};
@@ -57,7 +58,8 @@ pub struct ExportedManifest {
     pub folder: String,
     pub home_assets_folder: Option<String>,
     /// The recipes running in some customer, when not every recipe of the folder is; `None`
-    /// when every one runs (the file's default: every recipe of the package).
+    /// when every one runs (the file's default: every recipe of the package). Empty when the
+    /// folder has recipes and none runs in any customer.
     pub recipes: Option<Vec<String>>,
     /// By connection key.
     pub connections: BTreeMap<String, ExportedConnection>,
@@ -67,6 +69,12 @@ impl ExportedManifest {
     /// The placeholder `package:` path.
     pub fn package_placeholder(&self) -> String {
         format!("{PACKAGE_PLACEHOLDER_PREFIX}{}", self.key)
+    }
+
+    /// Whether the folder has recipes and none of them runs in any customer: the file says
+    /// `recipes: []`.
+    pub fn nothing_runs(&self) -> bool {
+        self.recipes.as_ref().is_some_and(Vec::is_empty)
     }
 }
 
@@ -79,11 +87,31 @@ pub struct ExportedConnection {
     pub kind: ConnectionKind,
 }
 
+impl ExportedConnection {
+    /// A default connection that no customer has authorized: nothing says the partner holds
+    /// its credentials, and its end users may be the ones to connect it.
+    pub fn never_authorized(&self) -> bool {
+        matches!(
+            self.kind,
+            ConnectionKind::Default {
+                authorized: false,
+                ..
+            }
+        )
+    }
+
+    /// Whether its connector is one only OAuth authorizes.
+    pub fn oauth_only(&self) -> bool {
+        OAUTH_ONLY_PROVIDERS.contains(&self.provider.as_str())
+    }
+}
+
 /// A default connection (with its credential placeholder) or a runtime user connection.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ConnectionKind {
-    /// The partner authorizes it; `env` is the variable its placeholder credential reads.
-    Default { env: String },
+    /// The partner authorizes it; `env` is the variable its placeholder credential reads;
+    /// `authorized` when Workato reports it authorized in at least one customer.
+    Default { env: String, authorized: bool },
     /// End users authorize it.
     Runtime {
         /// End users' plain connections have this connection as their parent.
@@ -125,7 +153,7 @@ impl Export {
                     .connections
                     .iter()
                     .filter_map(move |(key, connection)| match &connection.kind {
-                        ConnectionKind::Default { env } => {
+                        ConnectionKind::Default { env, .. } => {
                             Some((env.clone(), format!("{}.{key}", manifest.key)))
                         }
                         ConnectionKind::Runtime { .. } => None,
@@ -232,6 +260,21 @@ fn is_recipe_function(recipe: &LiveRecipe) -> bool {
         .any(|entry| entry.provider == RECIPE_FUNCTION_PROVIDER)
 }
 
+/// The note on a default connection no customer has authorized.
+fn never_authorized_note(manifest: &str, key: &str, connection: &ExportedConnection) -> String {
+    let mut note = format!(
+        "`{manifest}.{key}` ({:?}) is not authorized in any customer, so nothing says you hold its credentials: exported as a default connection with a placeholder credential; if your end users connect it, set `runtime_users: true` (and `parent:` or `recipe_functions:`) instead of `credentials:`",
+        connection.name
+    );
+    if connection.oauth_only() {
+        note.push_str(&format!(
+            "; connector `{}` is authorized with OAuth only, so credentials of yours would be an `oauth_token_pair`",
+            connection.provider
+        ));
+    }
+    note
+}
+
 /// What one customer's project adds to the manifest of its name.
 struct Contribution<'a> {
     customer: usize,
@@ -246,6 +289,8 @@ struct Contribution<'a> {
 #[derive(Default)]
 struct ConnectionSeen {
     provider: String,
+    /// Authorized in some customer.
+    authorized: bool,
     owns_runtime: bool,
     functions: BTreeSet<String>,
     plain: usize,
@@ -591,7 +636,8 @@ fn manifest_of(
                 .or_insert_with(|| ConnectionSeen {
                     provider: file_provider(&connection.provider).to_owned(),
                     ..ConnectionSeen::default()
-                });
+                })
+                .authorized |= connection.is_authorized();
         }
     }
     for contribution in contributions {
@@ -714,16 +760,18 @@ fn manifest_of(
             let base = variable_name(key, &connection_key, CREDENTIAL_PLACEHOLDER_FIELD);
             ConnectionKind::Default {
                 env: unique(&base, '_', usize::MAX, variables_taken),
+                authorized: seen.authorized,
             }
         };
-        exported.insert(
-            connection_key,
-            ExportedConnection {
-                name,
-                provider: seen.provider,
-                kind,
-            },
-        );
+        let connection = ExportedConnection {
+            name,
+            provider: seen.provider,
+            kind,
+        };
+        if connection.never_authorized() {
+            notes.push(never_authorized_note(key, &connection_key, &connection));
+        }
+        exported.insert(connection_key, connection);
     }
 
     let running: Vec<String> = recipes
@@ -731,6 +779,13 @@ fn manifest_of(
         .filter(|(_, (running, _))| *running)
         .map(|(name, _)| (*name).to_owned())
         .collect();
+    // Nothing runs: `recipes: []` keeps plan and drift from starting anything, but also from
+    // reporting any recipe stopped. Say so, so that the user lists those that must run.
+    if running.is_empty() && !recipes.is_empty() {
+        notes.push(format!(
+            "`{key}`: no recipe of {folder:?} runs in any customer: exported as `recipes: []`, which requires none to run, so plan and drift report no recipe stopped; list the recipes that must run (or remove the key for every recipe of the package) and apply starts them"
+        ));
+    }
     // `recipes:` means "running for every customer": a recipe someone stopped for some customers
     // only would be started by the next apply. Say where, so that the user decides.
     for name in &running {

@@ -150,7 +150,15 @@ fn manifest_text(out: &mut String, manifest: &ExportedManifest) {
     if let Some(home) = &manifest.home_assets_folder {
         let _ = writeln!(out, "    home_assets_folder: {}", quoted(home));
     }
-    if let Some(recipes) = &manifest.recipes {
+    if manifest.nothing_runs() {
+        out.push_str(
+            "    # NOTE: no recipe of this folder runs in any customer. `recipes: []` requires none
+    # to run, so plan and drift report no recipe stopped. List the recipes that must run (or
+    # remove the key for every recipe of the package), and apply starts them.
+    recipes: []
+",
+        );
+    } else if let Some(recipes) = &manifest.recipes {
         let _ = writeln!(
             out,
             "    recipes: {}   # the recipes running in some customer",
@@ -167,11 +175,27 @@ fn manifest_text(out: &mut String, manifest: &ExportedManifest) {
 }
 
 fn connection_text(out: &mut String, key: &str, connection: &ExportedConnection) {
+    if connection.never_authorized() {
+        out.push_str(
+            "      # NOTE: not authorized in any customer, so nothing says you hold its credentials.
+      # If your end users connect it, replace `credentials:` with `runtime_users: true`
+      # (and `parent:` or `recipe_functions:`).
+",
+        );
+        if connection.oauth_only() {
+            let _ = writeln!(
+                out,
+                "      # Connector {} is authorized with OAuth only: credentials of yours would be
+      # an `oauth_token_pair` (`access_token`, `refresh_token`).",
+                quoted(&connection.provider)
+            );
+        }
+    }
     let _ = writeln!(out, "      {}:", quoted(key));
     let _ = writeln!(out, "        name: {}", quoted(&connection.name));
     let _ = writeln!(out, "        provider: {}", quoted(&connection.provider));
     match &connection.kind {
-        ConnectionKind::Default { env } => {
+        ConnectionKind::Default { env, .. } => {
             out.push_str("        credentials:\n");
             out.push_str("          # PLACEHOLDER: name the connection's real fields\n");
             let _ = writeln!(

@@ -107,10 +107,12 @@ pub fn text(plan: &Plan, class: DriftClass, listing: Listing) -> String {
         out.push('\n');
     }
     if !plan.pending_users.is_empty() {
-        // People, as everywhere: one end user with two connections to authorize is one.
+        // People, as everywhere: one end user with two connections to authorize is one; the
+        // lines below are connections, so the heading counts both.
         out.push_str(&format!(
-            "\nEnd users still to authorize ({}):\n",
-            plan.pending_people().len()
+            "\nEnd users still to authorize ({}, {}):\n",
+            counted(plan.pending_people().len() as u64, "end user", "end users"),
+            counted(plan.pending_users.len() as u64, "connection", "connections")
         ));
         for customer in &customers {
             for entry in customer.phases.get(&4).into_iter().flatten() {

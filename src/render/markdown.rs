@@ -252,10 +252,11 @@ impl Comment<'_> {
     /// The title and the summary line.
     fn heading(&self) -> String {
         let title: String = self.ctx.title.chars().take(MAX_TITLE_CHARS).collect();
+        let command = self.ctx.command.as_str();
         let mut out = if title.trim().is_empty() {
-            "## embedctl plan\n\n".to_owned()
+            format!("## embedctl {command}\n\n")
         } else {
-            format!("## embedctl plan: {}\n\n", inline(&title))
+            format!("## embedctl {command}: {}\n\n", inline(&title))
         };
         let _ = writeln!(out, "**{}**\n", summary_line(self.plan));
         out

@@ -76,6 +76,24 @@ impl fmt::Display for Format {
 #[error("`{0}` is not an output format; use `text`, `json` or `markdown`")]
 pub struct UnknownFormat(pub String);
 
+/// The command whose report a renderer writes, as the Markdown heading names it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Command {
+    #[default]
+    Plan,
+    Drift,
+}
+
+impl Command {
+    /// `plan`, `drift`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Command::Plan => "plan",
+            Command::Drift => "drift",
+        }
+    }
+}
+
 /// What a renderer needs to know besides the plan.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RenderContext {
@@ -84,6 +102,8 @@ pub struct RenderContext {
     pub color: bool,
     /// What the plan is of, for the Markdown heading: usually the desired-state file's name.
     pub title: String,
+    /// The command the Markdown heading names: `## embedctl plan: FILE`, `## embedctl drift: FILE`.
+    pub command: Command,
     /// The calls made to read Workato for this plan, by endpoint family; shown when not empty.
     pub observed_calls: BTreeMap<String, u64>,
     /// What text and Markdown list in full (`--verbose`, `--show-pending`); the rest of a long

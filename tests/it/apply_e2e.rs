@@ -533,6 +533,39 @@ fn quickstart_plan_apply_plan_shows_no_changes_and_drift_only_pending_users() {
         "only end users are left to authorize:\n{}",
         drift_after.transcript()
     );
+    // docs/commands.md shows this very run: it must be what the user sees.
+    let commands = std::fs::read_to_string(repo_root().join("docs/commands.md")).expect("docs");
+    let shown = commands
+        .split_once(
+            "$ embedctl drift -f examples/quickstart/embedctl.yaml --sim /tmp/workato-state.json\n",
+        )
+        .and_then(|(_, rest)| rest.split_once("$ echo $?\n3\n"))
+        .map(|(shown, _)| shown)
+        .expect("docs/commands.md shows the quick start's drift");
+    assert_eq!(drift_after.stdout, shown, "{}", drift_after.transcript());
+    assert!(
+        drift_after
+            .stdout
+            .contains("\nEnd users still to authorize (5 end users, 10 connections):\n"),
+        "{}",
+        drift_after.transcript()
+    );
+    let drift_markdown = run(
+        dir.path(),
+        &[
+            "drift", "-f", file, "--sim", state_arg, "--format", "markdown",
+        ],
+        &[],
+    );
+    assert_eq!(drift_markdown.code, 3, "{}", drift_markdown.transcript());
+    assert!(
+        drift_markdown.stdout.lines().next().is_some_and(|heading| {
+            heading.starts_with("## embedctl drift: ")
+                && heading.ends_with("examples/quickstart/embedctl.yaml")
+        }),
+        "{}",
+        drift_markdown.transcript()
+    );
 
     let saved: Value =
         serde_json::from_str(&std::fs::read_to_string(&state).expect("state saved back"))

@@ -72,6 +72,64 @@ fn every_help_lists_its_exit_codes_and_an_example() {
     assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
 
+/// The clap command at `path` below `embedctl` (itself for an empty path).
+fn command_at(path: &[String]) -> clap::Command {
+    let mut command = embedctl::cli::Cli::command();
+    for name in path {
+        command = command
+            .find_subcommand(name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no command {name:?} in {path:?}"));
+    }
+    command
+}
+
+#[test]
+fn every_help_example_line_is_printed_as_written_so_it_can_be_copied() {
+    // clap wraps `--help` to the terminal (100 columns here: the tests clear `COLUMNS`); an
+    // example line wrapped after `--sim` pastes as a command missing its value. Each line of
+    // every example must come out whole, and a long one is continued with ` \`.
+    let mut paths = command_paths();
+    paths.push(Vec::new());
+    let mut broken = Vec::new();
+    for path in &paths {
+        let command = command_at(path);
+        let after = command
+            .get_after_help()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let examples = after.split("Examples:\n").nth(1).unwrap_or_default();
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let outcome = run_in(&repo_root(), &args);
+        assert_eq!(outcome.code, 0, "{args:?}\n{}", outcome.transcript());
+        let printed: Vec<&str> = outcome.stdout.lines().collect();
+        let lines: Vec<&str> = examples.lines().collect();
+        for (index, line) in lines.iter().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            if !printed.contains(line) {
+                broken.push(format!(
+                    "`embedctl {} --help` wraps {line:?}",
+                    path.join(" ")
+                ));
+            }
+            if line.ends_with(" \\")
+                && lines
+                    .get(index + 1)
+                    .is_none_or(|next| next.trim().is_empty())
+            {
+                broken.push(format!(
+                    "`embedctl {} --help`: {line:?} continues on no line",
+                    path.join(" ")
+                ));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
 /// The leaf commands and groups a completion script must offer.
 fn subcommand_names() -> Vec<String> {
     let mut names: Vec<String> = command_paths()
@@ -238,4 +296,52 @@ fn completions_help() {
 fn man_help() {
     let outcome = run_in(&repo_root(), &["man", "--help"]);
     insta::assert_snapshot!(outcome.transcript());
+}
+
+/// The event names in the first `(`…`)` after `lead` in `text`, whitespace folded: `apply_start`,
+/// `change_start`… as the list gives them.
+fn listed_events(text: &str, lead: &str) -> Vec<String> {
+    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let list = folded
+        .split_once(lead)
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(list, _)| list)
+        .unwrap_or_default();
+    list.split(", ")
+        .map(|name| name.trim_matches('`').to_owned())
+        .collect()
+}
+
+#[test]
+fn apply_json_events_are_listed_alike_in_help_readme_and_docs() {
+    let events: Vec<String> = embedctl::apply::ApplyEvent::NAMES
+        .iter()
+        .map(|name| (*name).to_owned())
+        .collect();
+    let help = run_in(&repo_root(), &["apply", "--help"]);
+    assert_eq!(help.code, 0, "{}", help.transcript());
+    assert_eq!(
+        listed_events(&help.stdout, "One JSON event per line ("),
+        events,
+        "{}",
+        help.stdout
+    );
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    assert_eq!(
+        listed_events(&readme, "one JSON event per line ("),
+        events,
+        "README.md"
+    );
+    // docs/plan-json.md: one table row per event, `| `name` | fields | when |`.
+    let docs =
+        std::fs::read_to_string(repo_root().join("docs/plan-json.md")).expect("docs/plan-json.md");
+    let rows: Vec<String> = docs
+        .split_once("| `event` | fields | when |\n|---|---|---|\n")
+        .map(|(_, rest)| rest.split("\n\n").next().unwrap_or_default())
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|row| row.strip_prefix("| `")?.split_once('`'))
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    assert_eq!(rows, events, "docs/plan-json.md");
 }

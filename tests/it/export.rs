@@ -147,8 +147,9 @@ fn demo_secrets(example: &Path) -> Vec<String> {
 }
 
 /// Apply the bundled example into a simulator (the quick start's own half set-up account, the
-/// others an empty one), export, adopt, round trip; no secret comes out.
-fn example_round_trip(name: &str) -> String {
+/// others an empty one), export, adopt, round trip; no secret comes out. Returns the export's
+/// run and the file.
+fn example_round_trip(name: &str) -> (Outcome, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let example = repo_root().join("examples").join(name);
     let state = dir.path().join("workato-state.json");
@@ -163,18 +164,64 @@ fn example_round_trip(name: &str) -> String {
     assert_no_secret(&outcome, &exported, &secrets);
     let file = adopt(dir.path(), &exported, &example.join("packages"));
     assert_round_trip(dir.path(), &file, &state);
-    exported
+    (outcome, exported)
 }
 
 #[test]
 fn quickstart_exports_what_it_applied() {
-    let exported = example_round_trip("quickstart");
+    let (outcome, exported) = example_round_trip("quickstart");
+    // Applied: every connection authorized or end users', every recipe running: nothing to note.
+    assert!(
+        !outcome.stderr.contains("note:"),
+        "{}",
+        outcome.transcript()
+    );
+    assert!(!exported.contains("# NOTE:"), "{exported}");
     insta::assert_snapshot!(exported);
 }
 
 #[test]
+fn a_half_set_up_account_notes_what_export_cannot_tell() {
+    // The bundled quick start account before any apply: Dropbox (which end users connect, with
+    // OAuth) and PartnerApp authorized in no customer, no recipe running.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("workato-state.json");
+    std::fs::copy(
+        repo_root().join("examples/quickstart/workato-state.json"),
+        &state,
+    )
+    .expect("copy the bundled state");
+    let (outcome, exported) = export(dir.path(), &state, &[]);
+    for expected in [
+        "note: `files-sync.dropbox` (\"Dropbox\") is not authorized in any customer, so nothing says you hold its credentials: exported as a default connection with a placeholder credential; if your end users connect it, set `runtime_users: true` (and `parent:` or `recipe_functions:`) instead of `credentials:`; connector `dropbox` is authorized with OAuth only, so credentials of yours would be an `oauth_token_pair`\n",
+        "note: `files-sync.partner_app` (\"PartnerApp\") is not authorized in any customer, so nothing says you hold its credentials: exported as a default connection with a placeholder credential; if your end users connect it, set `runtime_users: true` (and `parent:` or `recipe_functions:`) instead of `credentials:`\n",
+        "note: `files-sync`: no recipe of \"Files Sync\" runs in any customer: exported as `recipes: []`, which requires none to run, so plan and drift report no recipe stopped; list the recipes that must run (or remove the key for every recipe of the package) and apply starts them\n",
+    ] {
+        assert!(
+            outcome.stderr.contains(expected),
+            "{expected}\n{}",
+            outcome.transcript()
+        );
+    }
+    // The file says the same where the user edits: above `recipes: []` and each connection.
+    for expected in [
+        "    # NOTE: no recipe of this folder runs in any customer. `recipes: []` requires none\n",
+        "    # remove the key for every recipe of the package), and apply starts them.\n    recipes: []\n",
+        "      # Connector \"dropbox\" is authorized with OAuth only: credentials of yours would be\n      # an `oauth_token_pair` (`access_token`, `refresh_token`).\n      \"dropbox\":\n",
+        "      # (and `parent:` or `recipe_functions:`).\n      \"partner_app\":\n",
+    ] {
+        assert!(exported.contains(expected), "{expected}\n{exported}");
+    }
+    insta::assert_snapshot!(exported);
+    // The notes are comments: the file, its packages pointed at, still validates.
+    let adopted = adopt(dir.path(), &exported, &quickstart_packages());
+    let validated = embedctl(dir.path(), &["validate", "-f", path_str(&adopted)], &[]);
+    assert_eq!(validated.code, 0, "{}", validated.transcript());
+}
+
+#[test]
 fn multi_manifest_exports_what_it_applied() {
-    let exported = example_round_trip("multi-manifest");
+    let (_, exported) = example_round_trip("multi-manifest");
     // Both packages' folders, and the customer with an id that needs quoting.
     assert!(exported.contains("  \"crm-sync\":\n"), "{exported}");
     assert!(exported.contains("  \"files-sync\":\n"), "{exported}");
@@ -186,7 +233,7 @@ fn multi_manifest_exports_what_it_applied() {
 
 #[test]
 fn custom_connector_exports_what_it_applied() {
-    let exported = example_round_trip("custom-connector");
+    let (_, exported) = example_round_trip("custom-connector");
     assert!(
         exported.contains("provider: \"northwind_ledger\"\n"),
         "the custom connector by its slug, never a workspace's id:\n{exported}"

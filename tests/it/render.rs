@@ -11,7 +11,7 @@ use embedctl::plan::{
     Action, ApiBudget, Change, Kind, Note, PendingStatus, PendingUser, Plan, Reason,
     SkippedCustomer, Subject, Target, Unmanaged, budget_of,
 };
-use embedctl::render::{Format, Listing, RenderContext, markdown, render};
+use embedctl::render::{Command, Format, Listing, RenderContext, markdown, render};
 use serde_json::{Value, json};
 
 use crate::context::repo_root;
@@ -500,6 +500,7 @@ fn context(color: bool) -> RenderContext {
     RenderContext {
         color,
         title: "embedctl.yaml".to_owned(),
+        command: Command::Plan,
         observed_calls: BTreeMap::from([
             ("connections_list".to_owned(), 1),
             ("customers".to_owned(), 1),

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::customers::with_customer;
 use super::views;
+use crate::live::OAUTH_ONLY_PROVIDERS;
 use crate::sim::Simulator;
 use crate::sim::http::{JsonBody, error, not_found, ok, sha256_hex, validation_failed};
 use crate::sim::import::custom_provider_slug;
@@ -17,16 +18,6 @@ use crate::sim::model::{Connection, Customer};
 /// The list's cap: Workato's own "List connections" stops at 1,000, most recently updated first
 /// (docs/workato-api.md).
 pub const LIST_CAP: usize = 1_000;
-
-/// Providers that only OAuth can authorize (a choice of the simulator's, docs/simulator.md).
-const OAUTH_ONLY: &[&str] = &[
-    "dropbox",
-    "google_drive",
-    "box",
-    "salesforce",
-    "slack",
-    "hubspot",
-];
 
 /// `GET …/connections`: filters `provider`, `folder_id`, `parent_id`, `external_id`;
 /// runtime user connections only with `include_runtime_connections=true`.
@@ -320,7 +311,7 @@ fn apply_credentials(connection: &mut Connection, body: &Value, now: &str) {
             "failed",
             Some("Authentication failed: invalid credentials".to_owned()),
         )
-    } else if OAUTH_ONLY.contains(&connection.provider.as_str()) {
+    } else if OAUTH_ONLY_PROVIDERS.contains(&connection.provider.as_str()) {
         let access = tokens
             .and_then(|t| t.get("access_token"))
             .and_then(Value::as_str)
