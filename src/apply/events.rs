@@ -362,7 +362,10 @@ mod tests {
                 customer: text(),
                 error: text(),
             },
-            ApplyEvent::Stopped { left: 1 },
+            ApplyEvent::Stopped {
+                left: 1,
+                because: StopCause::MaxDuration,
+            },
             ApplyEvent::Summary(ApplyOutcome::default()),
         ];
         let fields: Vec<String> = every
