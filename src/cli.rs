@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "embedctl", version, about, long_about = None)]
 #[command(
-    after_help = "Exit codes: 0 success; 1 error (bad input or command line, or a failure talking to Workato); 2 `plan --detailed-exitcode`: apply would write, `drift`: actionable drift; 3 `drift`: only end users still to authorize; 4 `apply --max-duration`: stopped with work left. Each command's --help lists the ones it uses.
+    after_help = "Exit codes: 0 success; 1 error (bad input or command line, or a failure talking to Workato); 2 `plan --detailed-exitcode`: apply would write, `drift`: actionable drift; 3 `drift`: only end users still to authorize; 4 `apply --max-duration`: stopped with work left; 130 `apply` interrupted (Ctrl-C, SIGTERM) with work left. Each command's --help lists the ones it uses.
 
 Examples:
   # check the bundled example, then see what apply would change in a simulated account
