@@ -466,11 +466,7 @@ fn is_runtime_create(entry: &Value) -> bool {
 fn quickstart_plan_apply_plan_shows_no_changes_and_drift_only_pending_users() {
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("workato-state.json");
-    std::fs::copy(
-        repo_root().join("examples/quickstart/workato-state.json"),
-        &state,
-    )
-    .expect("copy the bundled state");
+    copy_quickstart_state(&state);
     let file = repo_root().join("examples/quickstart/embedctl.yaml");
     let (file, state_arg) = (path_str(&file), path_str(&state));
 
@@ -873,11 +869,7 @@ fn apply_without_a_terminal_or_auto_approve_refuses_and_writes_nothing() {
     yaml.push_str(&customer_yaml("acme-001", "Acme", &["u-1"], ""));
     let scenario = Scenario::new(&yaml);
     let state = scenario.path("state.json");
-    std::fs::copy(
-        repo_root().join("examples/quickstart/workato-state.json"),
-        &state,
-    )
-    .expect("copy the bundled state");
+    copy_quickstart_state(&state);
     let before = std::fs::read(&state).expect("state");
 
     let outcome = run(
@@ -1667,6 +1659,15 @@ fn runs_killed_at_every_layer_converge_on_rerun_with_nothing_duplicated() {
 
 /// Picks entries of the simulator's request log.
 type LogMatcher = fn(&Value) -> bool;
+
+/// Copies the bundled quick start account (half set up) to `state`.
+pub(crate) fn copy_quickstart_state(state: &Path) {
+    std::fs::copy(
+        repo_root().join("examples/quickstart/workato-state.json"),
+        state,
+    )
+    .expect("copy the bundled state");
+}
 
 /// SIGKILL an apply that must still be running.
 pub(crate) fn kill_mid_run(child: &mut Child) {

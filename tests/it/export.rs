@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::apply_e2e::{copy_tree, customer_yaml, files_sync_manifest};
+use crate::apply_e2e::{copy_quickstart_state, copy_tree, customer_yaml, files_sync_manifest};
 use crate::context::{Outcome, repo_root, run};
 
 /// The only reasons a plan of an exported file may give for a change: the credentials it
@@ -186,11 +186,7 @@ fn a_half_set_up_account_notes_what_export_cannot_tell() {
     // OAuth) and PartnerApp authorized in no customer, no recipe running.
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("workato-state.json");
-    std::fs::copy(
-        repo_root().join("examples/quickstart/workato-state.json"),
-        &state,
-    )
-    .expect("copy the bundled state");
+    copy_quickstart_state(&state);
     let (outcome, exported) = export(dir.path(), &state, &[]);
     for expected in [
         "note: `files-sync.dropbox` (\"Dropbox\") is not authorized in any customer, so nothing says you hold its credentials: exported as a default connection with a placeholder credential; if your end users connect it, set `runtime_users: true` (and `parent:` or `recipe_functions:`) instead of `credentials:`; connector `dropbox` is authorized with OAuth only, so credentials of yours would be an `oauth_token_pair`\n",
@@ -396,11 +392,7 @@ fn values_the_file_refuses_are_named_on_stderr() {
 fn a_recipe_stopped_for_some_customers_only_is_named() {
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("state.json");
-    std::fs::copy(
-        repo_root().join("examples/quickstart/workato-state.json"),
-        &state,
-    )
-    .expect("copy the bundled state");
+    copy_quickstart_state(&state);
     let file = repo_root().join("examples/quickstart/embedctl.yaml");
     apply(
         dir.path(),
