@@ -343,7 +343,7 @@ fn in_effect(saved: &SavedPlan, observed: &Observed, args: &ApplyArgs) -> bool {
 /// What a saved plan is checked against: this run's fresh plan.
 fn fresh_of<'a>(
     observed: &'a Observed,
-    args: &ApplyArgs,
+    args: &'a ApplyArgs,
     file_label: &'a str,
 ) -> crate::plan::saved::Fresh<'a> {
     let now_unix = std::time::SystemTime::now()
@@ -357,6 +357,7 @@ fn fresh_of<'a>(
         file_bytes: &observed.file_bytes,
         file_label,
         now_unix,
+        customers: &args.customers,
         max_age_hours: args.max_age,
     }
 }

@@ -57,7 +57,7 @@ async fn execute(args: &PlanArgs) -> ExitStatus {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_secs());
-        let document = saved::save(
+        let mut document = saved::save(
             &observed.plan,
             &observed.desired,
             &observed.live,
@@ -65,6 +65,9 @@ async fn execute(args: &PlanArgs) -> ExitStatus {
             &observed.file_bytes,
             now,
         );
+        document.customers = args.customers.clone();
+        document.customers.sort();
+        document.customers.dedup();
         let written = super::write_atomically(out, |file| {
             serde_json::to_writer_pretty(&mut *file, &document).map_err(std::io::Error::other)?;
             file.write_all(b"\n")

@@ -34,6 +34,9 @@ pub struct SavedPlan {
     /// The digest of every manifest's package, by manifest key: the file names a package by its
     /// path, so the file's digest alone does not notice a package edited after the plan.
     pub package_digests: BTreeMap<String, String>,
+    /// The `--customer` selection the plan was made with, sorted; empty for every customer.
+    #[serde(default)]
+    pub customers: Vec<String>,
     /// sha256 of the compared live fields of every customer with a change or a gate input,
     /// by external id (`absent` for a customer that does not exist yet).
     pub live_fingerprints: BTreeMap<String, String>,
@@ -82,6 +85,7 @@ pub fn save(
         base_url: base_url.to_owned(),
         file_digest: sha256_hex(file_bytes),
         credential_fingerprints,
+        customers: Vec::new(),
         package_digests: desired
             .manifests
             .iter()
@@ -123,6 +127,8 @@ pub struct Fresh<'a> {
     /// How the file is named in messages.
     pub file_label: &'a str,
     pub now_unix: u64,
+    /// The `--customer` selection of this run; empty for every customer.
+    pub customers: &'a [String],
     /// `--max-age`, in hours.
     pub max_age_hours: u64,
 }
@@ -160,6 +166,27 @@ pub fn check(saved: &SavedPlan, fresh: &Fresh<'_>) -> Result<(), String> {
     );
     if now.file_digest != saved.file_digest {
         problems.push(format!("`{}` changed since the plan", fresh.file_label));
+    }
+    let selection = |customers: &[String]| {
+        let mut sorted = customers.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        sorted
+    };
+    if selection(&saved.customers) != selection(fresh.customers) {
+        let said = |customers: &[String]| match customers {
+            [] => "every customer".to_owned(),
+            some => some
+                .iter()
+                .map(|customer| format!("`--customer {customer}`"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        problems.push(format!(
+            "the plan was made for {}, this run selects {}: run apply with the same `--customer` flags",
+            said(&selection(&saved.customers)),
+            said(&selection(fresh.customers))
+        ));
     }
     for (manifest, digest) in &saved.package_digests {
         if now.package_digests.get(manifest) != Some(digest) {

@@ -228,6 +228,61 @@ fn plan_out_needs_every_secret() {
 }
 
 #[test]
+fn a_saved_plan_is_applied_with_the_customers_it_was_made_for() {
+    let workspace = half_onboarded();
+    let planned = workspace.run(
+        &[
+            "plan",
+            "-f",
+            "embedctl.yaml",
+            "--sim",
+            "state.json",
+            "--customer",
+            "acme-001",
+            "--out",
+            "plan.json",
+        ],
+        &[],
+    );
+    assert_eq!(planned.code, 0, "{}", planned.transcript());
+    let everyone = workspace.run(
+        &[
+            "apply",
+            "plan.json",
+            "-f",
+            "embedctl.yaml",
+            "--sim",
+            "state.json",
+            "--auto-approve",
+        ],
+        &[],
+    );
+    assert_eq!(everyone.code, 1, "{}", everyone.transcript());
+    assert!(
+        everyone.stderr.contains(
+            "the plan was made for `--customer acme-001`, this run selects every customer: run apply with the same `--customer` flags"
+        ),
+        "{}",
+        everyone.transcript()
+    );
+    let same = workspace.run(
+        &[
+            "apply",
+            "plan.json",
+            "-f",
+            "embedctl.yaml",
+            "--sim",
+            "state.json",
+            "--customer",
+            "acme-001",
+            "--auto-approve",
+        ],
+        &[],
+    );
+    assert_eq!(same.code, 0, "{}", same.transcript());
+}
+
+#[test]
 fn plan_out_with_secrets_saves_fingerprints_not_secrets() {
     let workspace = half_onboarded();
     key_from_env(&workspace, "CANARY_VAR");
