@@ -1190,6 +1190,29 @@ fn a_429_storm_converges_without_duplicates() {
 // ---------------------------------------------------------------------------------------------
 // 8. Saved plans.
 
+/// `apply PLAN_PATH` of `scenario`, which must exit 1 saying `reason` and write nothing.
+fn apply_refused(
+    sim: &Served,
+    scenario: &Scenario,
+    plan_path: &str,
+    env: &[(&str, &str)],
+    reason: &str,
+) -> Outcome {
+    let seen = sim.log().len();
+    let refused = sim.run(
+        scenario.dir(),
+        &["apply", plan_path, "-f", scenario.file(), "--auto-approve"],
+        env,
+    );
+    assert_eq!(refused.code, 1, "{}", refused.transcript());
+    assert!(refused.stderr.contains(reason), "{}", refused.transcript());
+    assert!(
+        sim.writes_after(seen).is_empty(),
+        "a refused plan writes nothing"
+    );
+    refused
+}
+
 fn saved_plan_scenario() -> Scenario {
     let mut yaml = files_sync_manifest("PARTNER_KEY");
     yaml.push_str("customers:\n");
@@ -1246,27 +1269,13 @@ fn a_saved_plan_applies_then_is_in_effect_then_stale_once_the_file_changes() {
     // Once the file changes, the old plan is refused, saying what changed.
     let edited = std::fs::read_to_string(&scenario.file).expect("read the file") + "# edited\n";
     std::fs::write(&scenario.file, edited).expect("edit the file");
-    let stale = sim.run(
-        scenario.dir(),
-        &["apply", plan_path, "-f", scenario.file(), "--auto-approve"],
-        &env,
-    );
-    assert_eq!(stale.code, 1, "{}", stale.transcript());
-    assert!(
-        stale.stderr.contains("refusing the saved plan"),
-        "{}",
-        stale.transcript()
-    );
+    let stale = apply_refused(&sim, &scenario, plan_path, &env, "refusing the saved plan");
     assert!(
         stale
             .stderr
             .contains("no longer planned: acme-001 create customer acme-001"),
         "the refusal says what changed:\n{}",
         stale.transcript()
-    );
-    assert!(
-        sim.writes_after(seen).is_empty(),
-        "a refused plan writes nothing"
     );
     let mut settings = insta::Settings::clone_current();
     for dir in [scenario.dir().to_path_buf()]
@@ -1311,23 +1320,12 @@ fn a_saved_plan_is_refused_when_its_package_changed_since() {
     )
     .expect("edit the recipe");
 
-    let seen = sim.log().len();
-    let refused = sim.run(
-        scenario.dir(),
-        &["apply", plan_path, "-f", scenario.file(), "--auto-approve"],
+    apply_refused(
+        &sim,
+        &scenario,
+        plan_path,
         &env,
-    );
-    assert_eq!(refused.code, 1, "{}", refused.transcript());
-    assert!(
-        refused
-            .stderr
-            .contains("the package of manifest `files-sync` changed since the plan"),
-        "{}",
-        refused.transcript()
-    );
-    assert!(
-        sim.writes_after(seen).is_empty(),
-        "a refused plan writes nothing"
+        "the package of manifest `files-sync` changed since the plan",
     );
 }
 
@@ -1373,19 +1371,12 @@ fn a_saved_plan_is_refused_when_the_account_changed_since() {
     );
     assert_eq!(status, 200);
 
-    let seen = sim.log().len();
-    let refused = sim.run(
-        scenario.dir(),
-        &["apply", plan_path, "-f", scenario.file(), "--auto-approve"],
+    let refused = apply_refused(
+        &sim,
+        &scenario,
+        plan_path,
         &env,
-    );
-    assert_eq!(refused.code, 1, "{}", refused.transcript());
-    assert!(
-        refused
-            .stderr
-            .contains("customer `acme-001` changed in Workato since the plan"),
-        "{}",
-        refused.transcript()
+        "customer `acme-001` changed in Workato since the plan",
     );
     assert!(
         refused.stderr.contains(
@@ -1398,10 +1389,6 @@ fn a_saved_plan_is_refused_when_the_account_changed_since() {
         refused.stderr.contains("plan --out"),
         "the refusal says how to go on:\n{}",
         refused.transcript()
-    );
-    assert!(
-        sim.writes_after(seen).is_empty(),
-        "a refused plan writes nothing"
     );
     let state = sim.state();
     assert_eq!(customer(&state, "acme-001")["name"], "Acme");
