@@ -86,11 +86,7 @@ pub fn save(
         file_digest: sha256_hex(file_bytes),
         credential_fingerprints,
         customers: Vec::new(),
-        package_digests: desired
-            .manifests
-            .iter()
-            .map(|(key, manifest)| (key.clone(), manifest.digest.clone()))
-            .collect(),
+        package_digests: package_digests(desired),
         live_fingerprints,
         plan: plan.clone(),
     }
@@ -291,16 +287,19 @@ pub fn check(saved: &SavedPlan, fresh: &Fresh<'_>) -> Result<(), String> {
 /// (a CI job run twice), is refused by `check` because its changes are no longer planned; this
 /// tells that case apart, where there is nothing to do rather than something to review.
 pub fn in_effect(saved: &SavedPlan, fresh: &Fresh<'_>) -> bool {
-    let packages: BTreeMap<String, String> = fresh
-        .desired
-        .manifests
-        .iter()
-        .map(|(key, manifest)| (key.clone(), manifest.digest.clone()))
-        .collect();
     fresh.plan.changes.is_empty()
         && saved.base_url == fresh.target_label
         && saved.file_digest == sha256_hex(fresh.file_bytes)
-        && saved.package_digests == packages
+        && saved.package_digests == package_digests(fresh.desired)
+}
+
+/// The digest of every manifest's package, by manifest key.
+fn package_digests(desired: &Desired) -> BTreeMap<String, String> {
+    desired
+        .manifests
+        .iter()
+        .map(|(key, manifest)| (key.clone(), manifest.digest.clone()))
+        .collect()
 }
 
 /// Whether two changes do the same thing: the same subject, action, reason and target (the
